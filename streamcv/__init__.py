@@ -1,0 +1,7 @@
+"""streamcv: streaming video analytics for CCTV."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,168 @@
+"""``run``, ``replay``, ``image``, ``demo`` and ``validate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from streamcv.app import JobResult, as_pipeline, replay, run_job
+from streamcv.cli.progress import ProgressSink
+from streamcv.config.models import AppConfig, PipelineConfig, load_config
+from streamcv.sinks.annotate import annotate, write_image
+from streamcv.sources import source_config_from_spec
+from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
+from streamcv.stages import build_stage
+from streamcv.store import RunKind
+from streamcv.types import FrameResult
+
+__all__ = ["cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate"]
+
+
+def _db_url(args: argparse.Namespace, config: AppConfig | None = None) -> str:
+    """--db, then $STREAMCV_DB, then the config's database, then the default."""
+    if args.db:
+        return str(args.db)
+    if os.environ.get("STREAMCV_DB"):
+        return os.environ["STREAMCV_DB"]
+    return config.database.url if config is not None else "sqlite:///streamcv.db"
+
+
+def _report(job: JobResult, *, label: str) -> int:
+    s = job.summary
+    media = sum((src.frames for src in s.sources.values()), 0)
+    where = f" → {job.db_url} (run {job.run_id})" if job.db_url else ""
+    print(f"{label}: {media} frames from {len(s.sources)} source(s) in {s.seconds:.1f} s "
+          f"({s.fps:.1f} frames/s){where}")
+    for src in s.sources.values():
+        status = "FAILED" if src.error else src.state
+        dropped = f", {src.dropped} dropped" if src.dropped else ""
+        print(f"  {src.source_id:<20} {src.frames:>7} frames{dropped}  {status}  {src.uri}")
+    if s.stage_seconds:
+        print("  stage time: " + ", ".join(f"{k} {v:.2f} s" for k, v in s.stage_seconds.items()))
+    for src in s.failed:
+        print(f"error: source {src.source_id}: {src.error}", file=sys.stderr)
+    if s.interrupted:
+        return 130
+    return 1 if s.failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg, pipeline = load_config(args.config)
+    if not cfg.sources:
+        from streamcv.errors import ConfigError
+
+        raise ConfigError("no sources configured", key="sources", file=args.config)
+    job = run_job(kind=RunKind.DAEMON, source_configs=cfg.sources, pipeline=pipeline,
+                  db=_db_url(args, cfg), runtime=cfg.runtime, database=cfg.database,
+                  idempotent=False, handle_signals=True)
+    return _report(job, label="run")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    cfg = pipeline = None
+    if args.config:
+        cfg, pipeline = load_config(args.config)
+    if args.pipeline:
+        pipeline = as_pipeline(args.pipeline)
+    progress = ProgressSink(enabled=not args.no_progress, every_n=args.every, fps=args.fps)
+    try:
+        job = replay(args.paths, pipeline=pipeline, db=_db_url(args, cfg), every_n=args.every,
+                     fps=args.fps, sinks=[progress], handle_signals=True,
+                     runtime=cfg.runtime if cfg else None, database=cfg.database if cfg else None)
+    finally:
+        progress.close()
+    code = _report(job, label="replay")
+    media_s = progress.media_seconds
+    if media_s and job.summary.seconds > 0:
+        print(f"  speed: {media_s / job.summary.seconds:.1f}x real time "
+              f"({media_s:.1f} s of video)")
+    return code
+
+
+class _ImagePrinter:
+    """Prints each image's result as it arrives and writes annotated copies."""
+
+    def __init__(self, paths: list[Path], *, as_json: bool, out: Path | None) -> None:
+        self.paths = paths
+        self.as_json = as_json
+        self.out = out
+
+    def __call__(self, results: Sequence[FrameResult]) -> None:
+        for r in results:
+            path = self.paths[r.frame.index]
+            stages = r.to_json()
+            if self.as_json:
+                doc = {"path": str(path), "width": r.frame.width, "height": r.frame.height,
+                       "stages": stages}
+                print(json.dumps(doc), flush=True)
+            else:
+                print(f"{path}  {r.frame.width}x{r.frame.height}")
+                for name, res in stages.items():
+                    dets = res.pop("detections", None)
+                    nums = "  ".join(f"{k}={v}" for k, v in res.items())
+                    print(f"  {name}: {nums}" + (f"  ({len(dets)} boxes)" if dets else ""))
+                    for d in dets or []:
+                        box = ",".join(f"{v:.0f}" for v in d["xyxy"])
+                        print(f"    {d['label']} {d['score']:.2f} [{box}]")
+            if self.out is not None:
+                write_image(self.out / f"{path.stem}.annotated.jpg", annotate(r))
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    pipeline = as_pipeline(args.pipeline)
+    paths = expand_image_paths(args.paths)
+    src = ImagesSourceConfig(id=_images_id(args.paths), paths=[str(p) for p in paths])
+    printer = _ImagePrinter(paths, as_json=args.json, out=Path(args.out) if args.out else None)
+    job = run_job(kind=RunKind.IMAGE, source_configs=[src], pipeline=pipeline,
+                  db=None if args.no_db else _db_url(args), store=not args.no_db,
+                  on_results=printer)
+    s = job.summary
+    if not args.json:
+        where = f" → {job.db_url} (run {job.run_id})" if job.db_url else ""
+        print(f"image: {s.frames} image(s) in {s.seconds:.1f} s{where}", file=sys.stderr)
+    for failed in s.failed:
+        print(f"error: {failed.error}", file=sys.stderr)
+    return 1 if s.failed else 0
+
+
+def _images_id(specs: Sequence[str]) -> str:
+    if len(specs) == 1 and Path(specs[0]).is_dir():
+        return Path(specs[0]).resolve().name or "images"
+    return "images"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if args.source:
+        src = source_config_from_spec(args.source)
+    else:
+        src = source_config_from_spec("synthetic").model_copy(update={"seconds": args.seconds})
+    pipeline = as_pipeline(args.pipeline)
+    progress = ProgressSink(enabled=True)
+    try:
+        job = run_job(kind=RunKind.REPLAY, source_configs=[src], pipeline=pipeline,
+                      db=_db_url(args), sinks=[progress], handle_signals=True)
+    finally:
+        progress.close()
+    code = _report(job, label=f"demo ({pipeline.name})")
+    if job.db_url:
+        print(f"try: streamcv query observations --db {job.db_url} --source {src.id} --every 1s")
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    cfg, pipeline = load_config(args.config)
+    _check_stages(pipeline)
+    stages = ", ".join(s.stage_name for s in pipeline.stages if s.enabled) or "no stages"
+    srcs = ", ".join(f"{s.id} ({s.type})" for s in cfg.sources) or "none"
+    print(f"ok: {args.config}: pipeline {pipeline.name} ({stages}); sources: {srcs}")
+    return 0
+
+
+def _check_stages(pipeline: PipelineConfig) -> list[Any]:
+    """Construct every stage (no model loading) so bad combinations fail at validate time."""
+    return [build_stage(s) for s in pipeline.stages]

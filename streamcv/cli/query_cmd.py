@@ -1,0 +1,39 @@
+"""``streamcv query TABLE``: rows or per-interval aggregates as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["add_arguments", "cmd_query"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("table", metavar="TABLE",
+                   help="frames, observations (metrics), detections, counts, events, runs, sources, ...")
+    p.add_argument("--source", metavar="S", help="only this source id")
+    p.add_argument("--since", metavar="T", help="ISO time (UTC if naive), or relative: -1h, -30min, today")
+    p.add_argument("--until", metavar="T", help="same forms as --since")
+    p.add_argument("--every", metavar="INTERVAL", help="group into intervals: 15s, 1min, 1h, 1d")
+    p.add_argument("--run", type=int, metavar="ID", help="only this run")
+    p.add_argument("--stage", metavar="NAME", help="only this stage")
+    p.add_argument("--metric", metavar="NAME", help="only this metric (observations)")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N rows")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from streamcv.query import query, render
+    from streamcv.store import ResultStore
+
+    url = args.db or os.environ.get("STREAMCV_DB") or "sqlite:///streamcv.db"
+    with ResultStore(url, create=False) as store:
+        df = query(args.table, db=store, source=args.source, since=args.since, until=args.until,
+                   every=args.every, run=args.run, stage=args.stage, metric=args.metric,
+                   limit=args.limit)
+    text = render(df, args.format)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if args.format == "table" and df.empty:
+        print("(no rows)", file=sys.stderr)
+    return 0

@@ -1,0 +1,109 @@
+"""The application config: database, runtime, pipeline and sources.
+
+Models are strict (unknown keys are errors) and every field documents itself. Stage and source
+entries are discriminated unions on ``type`` built from the registries, so a stage added to the
+registry is configurable without touching this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+import streamcv.sources as _sources
+import streamcv.stages as _stages
+from streamcv.config.base import StrictModel
+from streamcv.config.presets import resolve_pipeline_path
+from streamcv.config.yamlio import load_yaml, validate
+from streamcv.errors import ConfigError, UnknownNameError
+
+__all__ = [
+    "DatabaseConfig", "RuntimeConfig", "OutputConfig", "PipelineConfig", "AppConfig",
+    "StageConfigUnion", "SourceConfigUnion", "load_config", "load_pipeline",
+]
+
+StageConfigUnion = _stages.STAGES.config_union()
+SourceConfigUnion = _sources.SOURCES.config_union()
+
+
+class DatabaseConfig(StrictModel):
+    url: str = Field("sqlite:///streamcv.db", description="SQLAlchemy URL of the results store.")
+    batch_size: int = Field(500, ge=1, le=100_000, description="Rows per write transaction.")
+    flush_interval_s: float = Field(0.5, gt=0, le=60, description="Longest wait before a write.")
+
+
+class RuntimeConfig(StrictModel):
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where model stages run; auto = cuda when available."
+    )
+    max_batch: int = Field(8, ge=1, le=256, description="Frames per stage batch (across sources).")
+    max_wait_ms: float = Field(
+        10.0, ge=0, le=10_000, description="Longest wait for a batch to fill before running it."
+    )
+    queue_size: int = Field(16, ge=1, le=4096, description="Frames buffered per source.")
+
+
+class OutputConfig(StrictModel):
+    dir: str | None = Field(None, description="Folder for annotated snapshots (None: none).")
+    annotate_every_s: float = Field(
+        0.0, ge=0, description="For video, save at most one annotated frame per this many seconds "
+        "(0: none)."
+    )
+
+
+class PipelineConfig(StrictModel):
+    name: str = Field("custom", description="Pipeline name stored with each run.")
+    description: str = ""
+    stages: list[StageConfigUnion] = Field(default_factory=list)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def verify_unique_stage_names(self) -> PipelineConfig:
+        seen: set[str] = set()
+        for i, stage in enumerate(self.stages):
+            if stage.stage_name in seen:
+                raise ValueError(
+                    f"stages.{i}: stage name {stage.stage_name!r} is used twice; give each a "
+                    "unique 'name'"
+                )
+            seen.add(stage.stage_name)
+        return self
+
+
+class AppConfig(StrictModel):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)  # type: ignore[arg-type]
+    output: OutputConfig = Field(default_factory=OutputConfig)  # type: ignore[arg-type]
+    pipeline: str | PipelineConfig = Field(
+        "surveillance", description="A preset name from pipelines/, a YAML path, or inline stages."
+    )
+    sources: list[SourceConfigUnion] = Field(default_factory=list)  # type: ignore[valid-type]
+
+    @field_validator("sources")
+    @classmethod
+    def verify_unique_source_ids(cls, sources: list[Any]) -> list[Any]:
+        ids = [s.id for s in sources]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"source ids must be unique; repeated: {', '.join(dup)}")
+        return sources
+
+
+def load_pipeline(name_or_path: str) -> PipelineConfig:
+    """Load a preset by name or a pipeline YAML file."""
+    path = resolve_pipeline_path(name_or_path)
+    return validate(PipelineConfig, load_yaml(path), file=str(path))
+
+
+def load_config(path: str | Path) -> tuple[AppConfig, PipelineConfig]:
+    """Load and validate an app config, resolving its pipeline preset."""
+    data = load_yaml(path)
+    cfg = validate(AppConfig, data, file=str(path))
+    if isinstance(cfg.pipeline, PipelineConfig):
+        return cfg, cfg.pipeline
+    try:
+        return cfg, load_pipeline(cfg.pipeline)
+    except UnknownNameError as exc:
+        line = data.lc.key("pipeline")[0] + 1 if data and "pipeline" in data else None
+        raise ConfigError(str(exc), key="pipeline", line=line, file=str(path)) from exc

@@ -1,0 +1,82 @@
+"""YAML loading that keeps line numbers, and mapping of validation errors back to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from streamcv.errors import ConfigError
+
+__all__ = ["load_yaml", "validate", "line_of"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file keeping line information (ruamel round-trip nodes)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("no such config file", file=str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", file=str(p)) from exc
+    return loads_yaml(text, file=str(p))
+
+
+def loads_yaml(text: str, *, file: str = "<string>") -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {exc.problem or exc.context}", line=line, file=file) from exc
+
+
+def line_of(data: Any, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
+    """Return (1-based line, dotted key path) of the deepest node of ``loc`` found in ``data``.
+
+    Discriminated-union tags that pydantic puts in ``loc`` (the value of ``type:``) are skipped.
+    """
+    line = data.lc.line + 1 if isinstance(data, (CommentedMap, CommentedSeq)) else None
+    keys: list[str] = []
+    node: Any = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedMap) and node.get("type") == part:
+            continue  # union tag, not a key
+        else:
+            node = None  # a missing key: name it, but the line stays at its parent
+        keys.append(str(part))
+    return line, ".".join(keys)
+
+
+def validate(model: type[M], data: Any, *, file: str = "<config>") -> M:
+    """Validate ``data`` into ``model``; the first error becomes a ConfigError naming line and key."""
+    if data is None:
+        data = {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        line, key = line_of(data, tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (typo?)"
+        elif err["type"] == "union_tag_invalid":
+            msg = msg.replace("Input tag", "type")
+        more = len(exc.errors()) - 1
+        if more:
+            msg += f" (+{more} more error{'s' if more > 1 else ''})"
+        raise ConfigError(msg, key=key or None, line=line, file=file) from None

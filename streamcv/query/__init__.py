@@ -1,0 +1,30 @@
+"""Querying the results store: ``query()`` into pandas, ``render()`` as table/CSV/JSON.
+
+Example:
+    >>> from streamcv.query import TABLES, parse_time
+    >>> "frames" in TABLES and "counts" in TABLES
+    True
+    >>> parse_time("2026-01-01").isoformat()
+    '2026-01-01T00:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+from streamcv.query.api import query, resolve_table
+from streamcv.query.format import Format, render
+from streamcv.query.tables import ALIASES, TABLES, Filters, TableSpec, register_table
+from streamcv.query.timeparse import parse_interval, parse_time
+
+__all__ = [
+    "query",
+    "render",
+    "parse_time",
+    "parse_interval",
+    "TABLES",
+    "ALIASES",
+    "Format",
+    "TableSpec",
+    "Filters",
+    "register_table",
+    "resolve_table",
+]

@@ -1,0 +1,67 @@
+"""A tiny typed name → class registry used for stages and sources.
+
+Each entry pairs a class with its pydantic config model; the config models of all entries form a
+discriminated union on their ``type`` field, so a config names its component by ``type:``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar, Union
+
+from pydantic import Field
+
+from streamcv.errors import UnknownNameError
+
+__all__ = ["Registry"]
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Registry of component classes keyed by their config's ``type`` literal.
+
+    Example:
+        >>> from typing import Literal
+        >>> from streamcv.config.base import StrictModel
+        >>> reg: Registry[object] = Registry("widget")
+        >>> class WConf(StrictModel):
+        ...     type: Literal["w"] = "w"
+        >>> @reg.register("w", WConf)
+        ... class W: ...
+        >>> reg.get("w").cls is W
+        True
+    """
+
+    class Entry(Generic[T]):  # noqa: D106 - simple record
+        def __init__(self, name: str, cls: type[T], config: type[Any]) -> None:
+            self.name, self.cls, self.config = name, cls, config
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Registry.Entry[T]] = {}
+
+    def register(self, name: str, config: type[Any]) -> Callable[[type[T]], type[T]]:
+        def deco(cls: type[T]) -> type[T]:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            self._entries[name] = Registry.Entry(name, cls, config)
+            return cls
+
+        return deco
+
+    def get(self, name: str) -> Registry.Entry[T]:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, list(self._entries)) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def config_union(self) -> Any:
+        """The discriminated union of all registered config models (for pydantic fields)."""
+        models = tuple(e.config for e in self._entries.values())
+        if len(models) == 1:
+            return models[0]
+        return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007

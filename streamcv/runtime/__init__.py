@@ -1,0 +1,10 @@
+"""Streaming runtime: readers, bounded queues, cross-source batching, stage chain, sinks."""
+
+from __future__ import annotations
+
+from streamcv.runtime.chain import StageChain
+from streamcv.runtime.hub import FrameHub
+from streamcv.runtime.device import resolve_device
+from streamcv.runtime.runner import Runner, RunSummary
+
+__all__ = ["StageChain", "FrameHub", "Runner", "RunSummary", "resolve_device"]

@@ -1,0 +1,114 @@
+"""The stage chain: runs every stage on a batch and keeps per-stage timing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamcv.errors import StageError
+from streamcv.runtime.device import resolve_device
+from streamcv.stages import Stage, build_stage
+from streamcv.types import Event, Frame, FrameResult, StageOutput
+
+__all__ = ["StageChain", "StageTiming", "MAX_CONSECUTIVE_STAGE_FAILURES"]
+
+log = logging.getLogger(__name__)
+
+MAX_CONSECUTIVE_STAGE_FAILURES = 10
+
+
+@dataclass
+class StageTiming:
+    batches: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    failures: int = 0
+    consecutive_failures: int = 0
+
+
+class StageChain:
+    """Ordered stages built from a pipeline config.
+
+    A stage that raises on a batch does not stop the run: its output for those frames is an
+    empty output carrying a ``stage_error`` event. Ten consecutive failures of one stage raise
+    ``StageError`` (a stage that always fails is a bug, not bad input).
+
+    Example:
+        >>> chain = StageChain.from_configs([{"type": "frame_stats"}])
+        >>> chain.names
+        ['frame_stats']
+    """
+
+    def __init__(self, stages: Sequence[Stage[Any]], *, name: str = "custom") -> None:
+        self.stages = list(stages)
+        self.name = name
+        self.timing = {s.name: StageTiming() for s in self.stages}
+
+    @classmethod
+    def from_configs(cls, configs: Sequence[Any], *, name: str = "custom") -> StageChain:
+        stages = [build_stage(c) for c in configs]
+        return cls([s for s in stages if s.config.enabled], name=name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def setup(self, device: str) -> None:
+        """Set every stage up; ``device`` 'auto' is resolved only if a stage needs a device."""
+        if device == "auto" and any(s.needs_device for s in self.stages):
+            device = resolve_device(device)
+        for stage in self.stages:
+            try:
+                stage.setup(device)
+            except Exception as exc:
+                if isinstance(exc, (StageError, FileNotFoundError)):
+                    raise
+                raise StageError(f"stage {stage.name}: setup failed: {exc}") from exc
+
+    def process(self, frames: Sequence[Frame]) -> list[FrameResult]:
+        results = [FrameResult(f) for f in frames]
+        for stage in self.stages:
+            results = self._run_stage(stage, results)
+        return results
+
+    def _run_stage(self, stage: Stage[Any], results: list[FrameResult]) -> list[FrameResult]:
+        t = self.timing[stage.name]
+        t0 = time.perf_counter()
+        try:
+            outs = stage.process(results)
+            if len(outs) != len(results):
+                raise StageError(
+                    f"stage {stage.name} returned {len(outs)} outputs for {len(results)} frames"
+                )
+            t.consecutive_failures = 0
+        except Exception as exc:  # one bad batch must not stop the run
+            t.failures += 1
+            t.consecutive_failures += 1
+            log.exception("stage %s failed on a batch of %d", stage.name, len(results))
+            if t.consecutive_failures >= MAX_CONSECUTIVE_STAGE_FAILURES:
+                raise StageError(
+                    f"stage {stage.name} failed {t.consecutive_failures} batches in a row: {exc}"
+                ) from exc
+            err = StageOutput(events=(Event("stage_error", f"{type(exc).__name__}: {exc}"),),
+                              skipped=True)
+            outs = [err] * len(results)
+        t.batches += 1
+        t.frames += len(results)
+        t.seconds += time.perf_counter() - t0
+        return [r.with_output(stage.name, o) for r, o in zip(results, outs, strict=True)]
+
+    def source_eos(self, source_id: str) -> list[tuple[str, Event]]:
+        events: list[tuple[str, Event]] = []
+        for stage in self.stages:
+            events += [(stage.name, e) for e in stage.on_source_eos(source_id)]
+        return events
+
+    def close(self) -> None:
+        for stage in self.stages:
+            try:
+                stage.close()
+            except Exception:
+                log.exception("stage %s: close failed", stage.name)

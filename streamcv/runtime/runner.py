@@ -1,0 +1,210 @@
+"""The runner: reader threads → frame hub → stage chain → sinks, with clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from streamcv.config.models import RuntimeConfig
+from streamcv.runtime.chain import StageChain
+from streamcv.runtime.hub import FrameHub
+from streamcv.sinks.base import RuntimeEvent, Sink
+from streamcv.sources.base import Source
+from streamcv.types import FrameResult
+
+__all__ = ["Runner", "RunSummary", "SourceSummary"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceSummary:
+    source_id: str
+    kind: str
+    uri: str
+    frames: int = 0
+    dropped: int = 0
+    state: str = "created"
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    sources: dict[str, SourceSummary] = field(default_factory=dict)
+    frames: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[SourceSummary]:
+        return [s for s in self.sources.values() if s.error]
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames, "seconds": round(self.seconds, 3), "fps": round(self.fps, 2),
+            "interrupted": self.interrupted,
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "sources": {k: vars(v) for k, v in self.sources.items()},
+        }
+
+
+class Runner:
+    """Run sources through a stage chain into sinks until every source ends or ``stop()``.
+
+    One reader thread per source fills a bounded queue (WAIT or DROP_OLDEST per the source's
+    policy); the calling thread batches frames across sources, runs the chain and hands results
+    to the sinks. A source that fails is recorded and the others carry on. ``stop()`` (e.g. from
+    a signal handler) stops the readers, processes what is already queued, and flushes the sinks;
+    a second ``stop()`` discards the queued frames.
+
+    Example:
+        >>> from streamcv.sources import build_source
+        >>> from streamcv.sinks.base import MemorySink
+        >>> src = build_source({"type": "synthetic", "id": "s", "seconds": 1, "fps": 5})
+        >>> sink = MemorySink()
+        >>> Runner([src], StageChain.from_configs([{"type": "frame_stats"}]), [sink]).run().frames
+        5
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        chain: StageChain,
+        sinks: Sequence[Sink],
+        config: RuntimeConfig | None = None,
+        *,
+        on_results: Callable[[Sequence[FrameResult]], None] | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.chain = chain
+        self.sinks = list(sinks)
+        self.config = config or RuntimeConfig()
+        self.on_results = on_results
+        self._stop_requests = 0
+        self.hub = FrameHub(
+            [s.source_id for s in self.sources],
+            policies={s.source_id: s.policy for s in self.sources},
+            maxsize=self.config.queue_size,
+        )
+        self.summary = RunSummary(
+            {s.source_id: SourceSummary(s.source_id, s.kind, s.describe()) for s in self.sources}
+        )
+
+    # control -------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Request a graceful stop (drain and flush); a second call also drops queued frames."""
+        self._stop_requests += 1
+        self.summary.interrupted = True
+        for src in self.sources:
+            src.stop()
+        self.hub.close()
+        if self._stop_requests > 1:
+            self.hub.discard_frames()
+
+    # readers -------------------------------------------------------------------------------
+    def _emit(self, event: RuntimeEvent) -> None:
+        for sink in self.sinks:
+            try:
+                sink.event(event)
+            except Exception:
+                log.exception("sink %s failed on an event", type(sink).__name__)
+                raise
+
+    def _read(self, src: Source) -> None:
+        sid = src.source_id
+        src.on_event = lambda kind, msg: self._emit(
+            RuntimeEvent(sid, datetime.now(UTC), kind, msg)
+        )
+        error: BaseException | None = None
+        started = False
+        try:
+            for frame in src.frames():
+                if not started:
+                    started = True
+                    self._started(src)
+                if not self.hub.put(sid, frame):
+                    src.stop()
+                    break
+        except Exception as exc:  # recorded; the other sources carry on
+            error = exc
+            log.error("source %s failed: %s", sid, exc)
+        finally:
+            if not started and error is None:
+                self._started(src)
+            self.hub.end(sid, error)
+
+    def _started(self, src: Source) -> None:
+        for sink in self.sinks:
+            sink.source_started(src.info)
+
+    # main loop -----------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        t0 = time.perf_counter()
+        self.chain.setup(self.config.device)
+        readers = [threading.Thread(target=self._read, args=(s,), name=f"reader-{s.source_id}",
+                                    daemon=True) for s in self.sources]
+        try:
+            for t in readers:
+                t.start()
+            self._loop()
+        finally:
+            for src in self.sources:
+                src.stop()
+            self.hub.close()
+            for t in readers:
+                t.join(timeout=10)
+            self.chain.close()
+            self.summary.seconds = time.perf_counter() - t0
+            self.summary.stage_seconds = {k: v.seconds for k, v in self.chain.timing.items()}
+            for src in self.sources:
+                s = self.summary.sources[src.source_id]
+                s.state, s.dropped = str(src.state), self.hub.dropped(src.source_id)
+            self._close_sinks()
+        return self.summary
+
+    def _close_sinks(self) -> None:
+        errors = []
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                log.exception("sink %s failed to close", type(sink).__name__)
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _loop(self) -> None:
+        cfg = self.config
+        while not self.hub.all_ended():
+            batch = self.hub.take_batch(cfg.max_batch, cfg.max_wait_ms / 1000.0)
+            if batch.frames:
+                results = self.chain.process(batch.frames)
+                for r in results:
+                    self.summary.sources[r.frame.source_id].frames += 1
+                self.summary.frames += len(results)
+                for sink in self.sinks:
+                    sink.write(results)
+                if self.on_results is not None:
+                    self.on_results(results)
+            for end in batch.ends:
+                self._finish_source(end.source_id, end.error)
+
+    def _finish_source(self, source_id: str, error: BaseException | None) -> None:
+        now = datetime.now(UTC)
+        for stage_name, ev in self.chain.source_eos(source_id):
+            self._emit(RuntimeEvent(source_id, now, ev.kind, ev.message, stage=stage_name))
+        if error is not None:
+            self.summary.sources[source_id].error = str(error)
+            self._emit(RuntimeEvent(source_id, now, "source_failed", str(error)))
+        else:
+            self._emit(RuntimeEvent(source_id, now, "source_ended"))

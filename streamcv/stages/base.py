@@ -1,0 +1,89 @@
+"""Stage API: a small class with a fixed lifecycle and one work verb.
+
+Lifecycle: ``setup(device)`` once → ``process(batch)`` many times → ``on_source_eos(source_id)``
+when a source ends → ``reset(source_id)`` to forget per-source state → ``close()`` once.
+Per-source state lives in dicts keyed by source id and is bounded by the number of sources.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import Field
+
+from streamcv.config.base import StrictModel
+from streamcv.registry import Registry
+from streamcv.types import Event, FrameResult, StageOutput
+
+__all__ = ["StageConfig", "Stage", "STAGES", "register_stage"]
+
+
+class StageConfig(StrictModel):
+    """Fields every stage config has. Subclasses add ``type: Literal[...]`` and their options."""
+
+    type: str
+    name: str | None = Field(
+        None, description="Unique stage name in the pipeline (defaults to the type).",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$",
+    )
+    enabled: bool = Field(True, description="Set false to keep a stage in a preset but skip it.")
+
+    @property
+    def stage_name(self) -> str:
+        return self.name or self.type
+
+
+C = TypeVar("C", bound=StageConfig)
+
+
+class Stage(ABC, Generic[C]):
+    """Base class of all stages.
+
+    Example:
+        >>> from streamcv.stages import build_stage
+        >>> stage = build_stage({"type": "frame_stats"})
+        >>> stage.name
+        'frame_stats'
+    """
+
+    type_name: ClassVar[str]
+    needs_device: ClassVar[bool] = False
+    """True for stages that run models on a device (resolving 'auto' imports torch)."""
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+        self.name = config.stage_name
+
+    def setup(self, device: str = "cpu") -> None:  # noqa: B027 - optional hook
+        """Load models and allocate resources on ``device`` ('cpu' or 'cuda[:N]')."""
+
+    @abstractmethod
+    def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
+        """Return one output per input, in order. Frames may come from several sources."""
+
+    def on_source_eos(self, source_id: str) -> list[Event]:
+        """Called when ``source_id`` ends; may return final events. Default: reset its state."""
+        self.reset(source_id)
+        return []
+
+    def reset(self, source_id: str) -> None:  # noqa: B027 - optional hook
+        """Forget all state kept for ``source_id``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+
+STAGES: Registry[Stage[StageConfig]] = Registry("stage")
+
+
+def register_stage(name: str, config: type[StageConfig]):  # type: ignore[no-untyped-def]
+    """Class decorator registering a stage under ``name`` with its config model."""
+
+    def deco(cls: type[Stage[C]]) -> type[Stage[C]]:
+        cls.type_name = name
+        STAGES.register(name, config)(cls)  # type: ignore[arg-type]
+        return cls
+
+    return deco
