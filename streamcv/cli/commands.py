@@ -60,7 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     job = run_job(kind=RunKind.DAEMON, source_configs=cfg.sources, pipeline=pipeline,
                   db=_db_url(args, cfg), runtime=cfg.runtime, database=cfg.database,
                   idempotent=False, handle_signals=True)
-    return _report(job, label="run")
+    code = _report(job, label="run")
+    return 0 if code == 130 else code  # SIGTERM/SIGINT is how a daemon is meant to stop
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 import streamcv.sources as _sources
 import streamcv.stages as _stages
@@ -58,17 +58,18 @@ class PipelineConfig(StrictModel):
     description: str = ""
     stages: list[StageConfigUnion] = Field(default_factory=list)  # type: ignore[valid-type]
 
-    @model_validator(mode="after")
-    def verify_unique_stage_names(self) -> PipelineConfig:
+    @field_validator("stages")
+    @classmethod
+    def verify_unique_stage_names(cls, stages: list[Any]) -> list[Any]:
         seen: set[str] = set()
-        for i, stage in enumerate(self.stages):
+        for i, stage in enumerate(stages):
             if stage.stage_name in seen:
                 raise ValueError(
                     f"stages.{i}: stage name {stage.stage_name!r} is used twice; give each a "
                     "unique 'name'"
                 )
             seen.add(stage.stage_name)
-        return self
+        return stages
 
 
 class AppConfig(StrictModel):

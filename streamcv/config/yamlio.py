@@ -54,12 +54,22 @@ def line_of(data: Any, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             line = node.lc.item(part)[0] + 1
             node = node[part]
-        elif isinstance(node, CommentedMap) and node.get("type") == part:
-            continue  # union tag, not a key
+        elif isinstance(node, CommentedMap) and (node.get("type") == part or _is_branch(part)):
+            continue  # a union tag or branch label that pydantic adds to loc, not a key
         else:
             node = None  # a missing key: name it, but the line stays at its parent
         keys.append(str(part))
     return line, ".".join(keys)
+
+
+_BUILTIN_BRANCHES = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
+def _is_branch(part: int | str) -> bool:
+    """pydantic names union branches in ``loc`` by type: 'str', 'PipelineConfig', 'function-..'."""
+    return isinstance(part, str) and (
+        part in _BUILTIN_BRANCHES or part[:1].isupper() or "[" in part or "-" in part
+    )
 
 
 def validate(model: type[M], data: Any, *, file: str = "<config>") -> M:
@@ -69,9 +79,12 @@ def validate(model: type[M], data: Any, *, file: str = "<config>") -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # With unions, the deepest error is the one about the branch the user meant.
+        err = max(exc.errors(), key=lambda e: (
+            len(e["loc"]), not any(part in _BUILTIN_BRANCHES for part in e["loc"])
+        ))
         line, key = line_of(data, tuple(err["loc"]))
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (typo?)"
         elif err["type"] == "union_tag_invalid":

@@ -212,11 +212,11 @@ def _event_rows(conn: Connection, f: Filters) -> pd.DataFrame:
 def _event_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     t = schema.events
     b = bucket(t.c.ts, secs, conn.dialect.name).label("ts")
-    keys = (S.c.name, t.c.kind)
     stmt = select(
         b, S.c.name.label("source"), t.c.kind, func.count().label("count")
     ).select_from(_joined(t, outer=True))
-    stmt = _where(stmt, t, f).group_by(b, *keys).order_by(b, *keys)
+    stmt = _where(stmt, t, f).group_by(b, S.c.name, t.c.kind)
+    stmt = stmt.order_by(b, S.c.name.nulls_last(), t.c.kind)  # runtime events without a source last
     return _run(conn, stmt, f, ts=(), buckets=("ts",))
 
 

@@ -91,6 +91,8 @@ class Runner:
         self.config = config or RuntimeConfig()
         self.on_results = on_results
         self._stop_requests = 0
+        self._live = {s.source_id: s.live for s in self.sources}
+        self._last_wallclock: dict[str, datetime] = {}
         self.hub = FrameHub(
             [s.source_id for s in self.sources],
             policies={s.source_id: s.policy for s in self.sources},
@@ -137,7 +139,7 @@ class Runner:
                     break
         except Exception as exc:  # recorded; the other sources carry on
             error = exc
-            log.error("source %s failed: %s", sid, exc)
+            log.info("source %s failed: %s", sid, exc)
         finally:
             if not started and error is None:
                 self._started(src)
@@ -191,6 +193,7 @@ class Runner:
                 results = self.chain.process(batch.frames)
                 for r in results:
                     self.summary.sources[r.frame.source_id].frames += 1
+                    self._last_wallclock[r.frame.source_id] = r.frame.wallclock
                 self.summary.frames += len(results)
                 for sink in self.sinks:
                     sink.write(results)
@@ -199,8 +202,13 @@ class Runner:
             for end in batch.ends:
                 self._finish_source(end.source_id, end.error)
 
+    def _event_time(self, source_id: str) -> datetime:
+        """Media time for recorded sources (a replay run twice gives identical event rows)."""
+        last = self._last_wallclock.get(source_id)
+        return last if last is not None and not self._live[source_id] else datetime.now(UTC)
+
     def _finish_source(self, source_id: str, error: BaseException | None) -> None:
-        now = datetime.now(UTC)
+        now = self._event_time(source_id)
         for stage_name, ev in self.chain.source_eos(source_id):
             self._emit(RuntimeEvent(source_id, now, ev.kind, ev.message, stage=stage_name))
         if error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 from collections.abc import Generator, Iterable, Iterator
@@ -67,6 +68,35 @@ def _wallclock_base(container: Any, path: Path, duration: float | None) -> datet
     return mtime - timedelta(seconds=duration or 0.0)
 
 
+# First bytes of the containers a recording comes in; a file that starts like one but cannot be
+# opened is damaged (DecodeError), anything else is not a video at all (SourceOpenError).
+_MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot")
+_MAGICS = (b"\x1a\x45\xdf\xa3", b"RIFF", b"FLV", b"GIF8", b"\x00\x00\x01\xba", b"\x00\x00\x00\x01",
+           b"\x30\x26\xb2\x75")
+
+
+def _pop_through(heap: list[int], pts: int | None) -> int:
+    """Remove ``pts`` and every smaller pts from ``heap``; return how many smaller ones there were
+    (frames the decoder never output)."""
+    dropped = 0
+    if pts is None:
+        return 0
+    while heap and heap[0] < pts:
+        heapq.heappop(heap)
+        dropped += 1
+    if heap and heap[0] == pts:
+        heapq.heappop(heap)
+    return dropped
+
+
+def _looks_like_video(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(189)
+    if head[4:8] in _MP4_BOXES or head.startswith(_MAGICS):
+        return True
+    return len(head) > 188 and head[0] == head[188] == 0x47  # MPEG-TS sync bytes
+
+
 @register_source("file", FileSourceConfig)
 class FileSource(Source):
     """Frames of a video file, decoded with PyAV on FFmpeg's own threads.
@@ -100,7 +130,12 @@ class FileSource(Source):
         try:
             self._container = av.open(str(self.path), mode="r", metadata_errors="ignore")
         except av.error.FFmpegError as exc:
-            raise DecodeError(f"{self.path}: not a readable video ({exc.strerror or exc})") from exc
+            reason = exc.strerror or str(exc)
+            if _looks_like_video(self.path):
+                raise DecodeError(
+                    f"{self.path}: corrupt or truncated video, its header cannot be read ({reason})"
+                ) from exc
+            raise SourceOpenError(f"{self.path}: not a video file ({reason})") from exc
         if not self._container.streams.video:
             raise SourceOpenError(f"{self.path}: has no video stream")
         stream = self._container.streams.video[0]
@@ -181,34 +216,61 @@ class FileSource(Source):
         return out
 
     def _packets(self) -> Iterator[Any]:
+        self._end_pts: int | None = None  # presentation end of the packets seen so far
+        self._demuxed_all = False
         try:
             for packet in self._container.demux(self._stream):
                 if self.stopping:
                     return
+                if packet.pts is not None and packet.size:
+                    end = packet.pts + (packet.duration or 0)
+                    self._end_pts = end if self._end_pts is None else max(self._end_pts, end)
                 yield packet
         except av.error.FFmpegError as exc:
             raise DecodeError(f"{self.path}: truncated or corrupt ({exc.strerror or exc})") from exc
+        self._demuxed_all = True
+
+    def _check_complete(self) -> None:
+        """After the last frame: raise DecodeError if the media ended before its index says.
+
+        FFmpeg's mp4 reader ends quietly at a truncated sample ("partial file"), so an interrupted
+        recording whose index survived (faststart) would otherwise look complete.
+        """
+        duration, end = self._stream.duration, getattr(self, "_end_pts", None)
+        if not getattr(self, "_demuxed_all", False) or not duration or end is None:
+            return
+        expected = self._start_pts + duration
+        slack = max(2 / self._fps if self._fps else 0.0, 0.5)  # seconds
+        if self._seconds(end) + slack < self._seconds(expected):
+            raise DecodeError(
+                f"{self.path}: truncated: media ends at {self._seconds(end):.2f} s of "
+                f"{self._seconds(expected):.2f} s"
+            )
 
     def _sequential(
         self, sampler: Sampler, first_index: int | None, pending: Iterable[Any] = ()
     ) -> Iterator[Frame]:
-        """Decode every packet; ``first_index`` None derives indexes from pts (after a seek)."""
+        """Decode every packet; ``first_index`` None derives indexes from pts (after a seek).
+
+        Indexes are presentation ranks of the demuxed packets (as in ``_emit_gop``), so a frame the
+        decoder drops (corrupt data) still uses up its index instead of shifting later frames.
+        """
         index = first_index
-        for packet in itertools.chain(pending, self._packets()):
+        sent: list[int] = []  # heap: pts of packets given to the decoder whose frame is not out yet
+        for packet in itertools.chain(pending, self._packets(), [None]):  # None drains the decoder
+            if packet is not None and packet.pts is not None and packet.size:
+                heapq.heappush(sent, packet.pts)
             for fr in self._decode(packet):
+                dropped = _pop_through(sent, fr.pts)
                 if index is None:
                     index = self._index_of(fr.pts) if fr.pts is not None else 0
+                else:
+                    index += dropped
                 t = self._seconds(fr.pts) if fr.pts is not None else index / (self._fps or 1)
                 if t + 1e-9 >= self.config.start and sampler.take(index, t):
                     yield self._make(fr, index)
                 index += 1
-        for fr in self._decode(None):  # drain frames the decoder still holds
-            if index is None:
-                index = 0
-            t = self._seconds(fr.pts) if fr.pts is not None else index / (self._fps or 1)
-            if t + 1e-9 >= self.config.start and sampler.take(index, t):
-                yield self._make(fr, index)
-            index += 1
+        self._check_complete()
 
     def _gop_sampled(self, sampler: Sampler, first_index: int | None) -> Iterator[Frame]:
         planner = GopPlanner(sampler, float(self._tb), self._start_pts)
@@ -227,6 +289,7 @@ class FileSource(Source):
             gop.append(packet)
         if gop:
             yield from self._emit_gop(planner, gop, next_index)
+        self._check_complete()
 
     def _emit_gop(
         self, planner: GopPlanner, gop: list[Any], first_index: int | None
