@@ -1,6 +1,7 @@
 """Rendering query results as an aligned text table, CSV or JSON.
 
-Timestamps are written in ISO 8601 with their UTC offset; missing values are empty in CSV,
+Timestamps are written in ISO 8601 with their UTC offset (CSV/JSON: one precision per column,
+so ``pandas.to_datetime`` parses a column without a format); missing values are empty in CSV,
 ``null`` in JSON and blank in tables; dict/list cells (event data, detection extras) are JSON.
 
 Example:
@@ -79,6 +80,23 @@ def _text(v: Any) -> str:
     return str(p)
 
 
+def _iso_times(df: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as ISO text, one precision per column (seconds unless a value has a
+    fraction, then microseconds for all), so that readers parse a column with one format."""
+    out = df.copy()
+    for col in df.columns:
+        series = df[col]
+        if not pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        fractional = bool(((series.dt.microsecond != 0) | (series.dt.nanosecond != 0)).any())
+        spec = "microseconds" if fractional else "seconds"
+        out[col] = pd.Series(
+            [None if pd.isna(v) else v.isoformat(timespec=spec) for v in series],
+            index=df.index, dtype=object,
+        )
+    return out
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     cols = [str(c) for c in df.columns]
     return [
@@ -103,11 +121,13 @@ def _table_cell(v: Any) -> str:
     return _text(v)
 
 
-def _table(df: pd.DataFrame) -> str:
+def _is_number_column(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _table(df: pd.DataFrame, *, numeric: list[bool]) -> str:
     header = [str(c) for c in df.columns]
     body = [[_table_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-               for c in df.columns]
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(header)]
 
     def line(cells: list[str]) -> str:
@@ -140,8 +160,9 @@ def render(df: pd.DataFrame, fmt: str | Format = Format.TABLE) -> str:
     except ValueError:
         valid = ", ".join(f.value for f in Format)
         raise ValueError(f"unknown format {fmt!r}; valid: {valid}") from None
+    text = _iso_times(df)
+    if kind is Format.TABLE:
+        return _table(text, numeric=[_is_number_column(df[c]) for c in df.columns])
     if kind is Format.CSV:
-        return _csv(df)
-    if kind is Format.JSON:
-        return json.dumps(_records(df), allow_nan=False)
-    return _table(df)
+        return _csv(text)
+    return json.dumps(_records(text), allow_nan=False)

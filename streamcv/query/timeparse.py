@@ -42,7 +42,8 @@ def as_utc(value: datetime) -> datetime:
 
 
 def _seconds(number: str | None, unit: str) -> float | None:
-    factor = _UNITS.get(unit) or _UNITS.get(unit.lower())
+    # Case-insensitive only for words: a single "M" is month in pandas, not minute.
+    factor = _UNITS.get(unit) or (_UNITS.get(unit.lower()) if len(unit) > 1 else None)
     if factor is None:
         return None
     return float(number or 1) * factor

