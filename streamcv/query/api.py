@@ -43,7 +43,9 @@ def _check_filters(spec: TableSpec, given: dict[str, object]) -> None:
     for key, value in given.items():
         if value is not None and key not in spec.filters:
             valid = ", ".join(sorted(spec.filters)) or "none"
-            raise ValueError(f"filter {key!r} does not apply to table {spec.name!r} (valid: {valid})")
+            raise ValueError(
+                f"filter {key!r} does not apply to table {spec.name!r} (valid: {valid})"
+            )
 
 
 def _source_id(store: ResultStore, name: str) -> int:

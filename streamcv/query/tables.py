@@ -15,8 +15,18 @@ from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BigInteger, ColumnElement, Connection, Integer, Select, cast, extract, func
-from sqlalchemy import literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    cast,
+    extract,
+    func,
+    literal_column,
+    select,
+)
 
 from streamcv.store import schema
 
@@ -118,7 +128,7 @@ def _where(stmt: Select[Any], t: Any, f: Filters) -> Select[Any]:
     return stmt
 
 
-def _run(conn: Connection, stmt: Select[Any], f: Filters, **kw: Any) -> pd.DataFrame:
+def _run(conn: Connection, stmt: Any, f: Filters, **kw: Any) -> pd.DataFrame:
     if f.limit is not None:
         stmt = stmt.limit(f.limit)
     return to_frame(list(conn.execute(stmt)), list(stmt.selected_columns.keys()), **kw)

@@ -255,10 +255,13 @@ class ResultStore:
             with self._engine.begin() as conn:
                 if run_key is None:
                     res = conn.execute(t.insert().values(started_at=datetime.now(UTC), **values))
-                    return int(res.inserted_primary_key[0])
-                ins = dialect_insert(self.dialect, t).on_conflict_do_nothing(index_elements=["run_key"])
+                    return int(res.inserted_primary_key[0])  # type: ignore[index]
+                ins = dialect_insert(self.dialect, t).on_conflict_do_nothing(
+                    index_elements=["run_key"]
+                )
                 conn.execute(ins.values(run_key=run_key, started_at=datetime.now(UTC), **values))
-                run_id = int(conn.execute(select(t.c.id).where(t.c.run_key == run_key)).scalar_one())
+                found = conn.execute(select(t.c.id).where(t.c.run_key == run_key))
+                run_id = int(found.scalar_one())
                 conn.execute(
                     update(t).where(t.c.id == run_id).values(finished_at=None, **values)
                 )
@@ -266,7 +269,9 @@ class ResultStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot start a run in {self._shown}: {first_line(exc)}") from exc
 
-    def finish_run(self, run_id: int, *, status: str | RunStatus, summary: Mapping[str, Any]) -> None:
+    def finish_run(
+        self, run_id: int, *, status: str | RunStatus, summary: Mapping[str, Any]
+    ) -> None:
         """Mark run ``run_id`` finished/failed/interrupted with a JSON ``summary``."""
         status = RunStatus(status)
         t = schema.runs

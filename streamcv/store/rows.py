@@ -5,11 +5,11 @@ the ``sources.id`` key. Everything else is ready for ``INSERT``.
 
 Example:
     >>> import numpy as np
-    >>> from datetime import datetime, timezone
+    >>> from datetime import UTC, datetime
     >>> from fractions import Fraction
     >>> from streamcv.types import Frame, FrameResult, StageOutput
     >>> f = Frame.create("cam", 3, np.zeros((4, 6, 3), np.uint8), pts=300,
-    ...                  time_base=Fraction(1, 100), wallclock=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    ...                  time_base=Fraction(1, 100), wallclock=datetime(2026, 1, 1, tzinfo=UTC))
     >>> rows = result_rows(FrameResult(f, {"motion": StageOutput(metrics={"ratio": 0.5})}))
     >>> rows["frames"][0]["time_base"], rows["observations"][0]["value"]
     ('1/100', 0.5)

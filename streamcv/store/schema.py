@@ -3,9 +3,9 @@
 The tables mirror the types in :mod:`streamcv.types`: one ``frames`` row per processed frame,
 one ``observations`` row per stage metric, one ``detections`` row per detected object, one
 ``events`` row per event. The natural keys ``(run_id, source_id, frame_index[, stage, ...])`` are
-the primary keys of the result tables, which makes re-writing a run a no-op. Every result row carries ``run_id``, ``source_id``, ``frame_index``
-and the frame's UTC wall clock ``ts`` so that time-range queries use the ``(source_id, ts)``
-indexes without joining ``frames``.
+the primary keys of the result tables, which makes re-writing a run a no-op. Every result row
+carries ``run_id``, ``source_id``, ``frame_index`` and the frame's UTC wall clock ``ts``, so that
+time-range queries use the ``(source_id, ts)`` indexes without joining ``frames``.
 
 The schema is changed only through Alembic revisions (``streamcv/store/migrations``); edit the
 tables here *and* add a revision (see ``streamcv.store.migrations``). A test compares the two.
@@ -76,18 +76,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a timezone-aware datetime, got {type(value).__name__}")
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} rejected; use an aware UTC datetime")
+            raise ValueError(
+                f"naive datetime {value.isoformat()} rejected; use an aware UTC datetime"
+            )
         utc = value.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw SQLite text, e.g. from an aggregate without type info
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        ts: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if ts.tzinfo is None:
+            return ts.replace(tzinfo=UTC)
+        return ts.astimezone(UTC)
 
 
 #: JSON everywhere, ``jsonb`` on PostgreSQL.

@@ -1,8 +1,9 @@
 """Fixtures for the results store and query tests: a database per test on SQLite and PostgreSQL.
 
 PostgreSQL tests use the server in ``$STREAMCV_TEST_PG_URL`` (start one with
-``.ci/pg_start.sh``), each in a fresh schema that is dropped (with its tables) afterwards. Without the variable
-they are skipped, except when ``$CI`` is set: then they fail, so CI cannot silently skip them.
+``.ci/pg_start.sh``), each in a fresh schema that is dropped (with its tables) afterwards.
+Without the variable they are skipped, except when ``$CI`` is set: then they fail, so CI cannot
+silently skip them.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ The golden data set (conftest ``GOLDEN``), seconds after 12:00:00 UTC on 2026-03
     cam1  f2 @40s  ratio .3  1 person 1 car
     cam1  f3 @60s  ratio .5  3 person        motion_start
     cam1  f4 @90s  ratio .7  1 person
-    cam1  f5 @130s ratio 1.0 -               (+ runtime event eos @130s, shutdown @130.5s, no source)
+    cam1  f5 @130s ratio 1.0 -               (+ runtime events: eos @130s, shutdown @130.5s)
     cam2  f0 @0s   ratio .4  1 person
     cam2  f1 @30s  ratio .6  1 person
 """
@@ -59,7 +59,7 @@ def test_frames_rows_and_timezone(golden: Any) -> None:
     [
         ("2026-03-01T12:00:30", "2026-03-01T12:01:30", None,
          [("cam2", 30.0), ("cam1", 40.0), ("cam1", 60.0)]),
-        ("2026-03-01T13:00:30+01:00", datetime(2026, 3, 1, 12, 1, 30), None,  # naive = UTC
+        ("2026-03-01T13:00:30+01:00", datetime(2026, 3, 1, 12, 1, 30), None,  # noqa: DTZ001
          [("cam2", 30.0), ("cam1", 40.0), ("cam1", 60.0)]),
         (T0 + timedelta(seconds=30), T0 + timedelta(seconds=90), "cam1",
          [("cam1", 40.0), ("cam1", 60.0)]),

@@ -81,7 +81,9 @@ def test_parse_interval(text: str, seconds: int) -> None:
     assert parse_interval(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "0s", "1w", "1M", "1ME", "500ms", "1.5s", "h1", "1 fortnight"])
+@pytest.mark.parametrize(
+    "text", ["", "0s", "1w", "1M", "1ME", "500ms", "1.5s", "h1", "1 fortnight"]
+)
 def test_parse_interval_errors(text: str) -> None:
     with pytest.raises(ValueError, match="cannot use interval"):
         parse_interval(text)

@@ -36,7 +36,8 @@ def test_rows_land_in_tables(store: ResultStore, make_result: Callable[..., Any]
     with store.engine.connect() as conn:
         fr = conn.execute(select(s.frames)).one()
         assert (fr.run_id, fr.source_id, fr.frame_index) == (run, cam, 7)
-        assert (fr.pts, fr.time_base, fr.time_s, fr.width, fr.height) == (135000, "1/90000", 1.5, 12, 8)
+        assert (fr.pts, fr.time_base, fr.time_s) == (135000, "1/90000", 1.5)
+        assert (fr.width, fr.height) == (12, 8)
         assert fr.ts == T0 + timedelta(seconds=1.5)
         ob = conn.execute(select(s.observations)).one()
         assert (ob.stage, ob.metric, ob.value, ob.ts) == ("motion", "ratio", 0.25, fr.ts)
@@ -47,11 +48,14 @@ def test_rows_land_in_tables(store: ResultStore, make_result: Callable[..., Any]
         assert dets[1].score == pytest.approx(0.8)
         assert dets[2].extra == {"age": 22.5}
         ev = conn.execute(select(s.events)).one()
-        assert (ev.kind, ev.stage, ev.frame_index, ev.source_id) == ("motion_start", "motion", 7, cam)
+        assert (ev.kind, ev.stage, ev.frame_index) == ("motion_start", "motion", 7)
+        assert ev.source_id == cam
         assert (ev.message, ev.data, ev.ts) == ("motion_start at 1.5s", {"at": 1.5}, fr.ts)
 
 
-def test_timestamps_come_back_aware_utc(store: ResultStore, make_result: Callable[..., Any]) -> None:
+def test_timestamps_come_back_aware_utc(
+    store: ResultStore, make_result: Callable[..., Any]
+) -> None:
     plus2 = timezone(timedelta(hours=2))
     run = store.begin_run(kind="image", pipeline="p", config={})
     with store.writer(run) as w:
@@ -89,7 +93,8 @@ def test_same_run_key_reuses_run_and_adds_no_rows(
         row = conn.execute(select(s.runs)).one()
     assert (row.status, row.finished_at, row.started_at) == ("running", None, started1)
     assert golden_writer(store, run_key="cam1.mp4|people") == run1
-    assert _counts(store) == first == {"frames": 8, "observations": 8, "detections": 10, "events": 4}
+    assert first == {"frames": 8, "observations": 8, "detections": 10, "events": 4}
+    assert _counts(store) == first
     assert _count(store, s.runs) == 1
     other = golden_writer(store, run_key="other")
     assert other != run1 and _counts(store)["frames"] == 16

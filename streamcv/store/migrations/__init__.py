@@ -21,7 +21,9 @@ Adding a revision (e.g. a new ``alerts`` table):
 3. Run ``pytest tests/store``: ``test_migrations_match_schema`` fails when the tables and the
    revisions disagree, and the migration tests upgrade an old database to the new head.
 
-Keep one head (a linear history); rebase your ``down_revision`` if someone merged a revision first.
+Feature branches: a feature developed in parallel may branch from ``0001`` with its own
+``branch_labels``; the store upgrades to *all* heads (``heads``), so branches coexist. Prefer to
+linearise (rebase ``down_revision`` onto the newest revision) when merging.
 
 Example:
     >>> from streamcv.store.migrations import head_revision
@@ -49,7 +51,9 @@ __all__ = [
     "MIGRATIONS_DIR",
     "alembic_config",
     "head_revision",
+    "head_revisions",
     "current_revision",
+    "current_revisions",
     "upgrade",
     "ensure_schema",
 ]
@@ -84,20 +88,30 @@ def alembic_config(*, connection: Connection | None = None, url: str | None = No
     return cfg
 
 
-def head_revision() -> str:
-    """The newest revision id shipped with this package."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:  # pragma: no cover - the package always ships revision 0001
+def head_revisions() -> tuple[str, ...]:
+    """The newest revision id of every branch shipped with this package (sorted)."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if not heads:  # pragma: no cover - the package always ships revision 0001
         raise StoreError(f"no migrations found in {MIGRATIONS_DIR}")
-    return head
+    return tuple(sorted(heads))
+
+
+def head_revision() -> str:
+    """The newest revision id(s) shipped with this package, comma-separated if branched."""
+    return ",".join(head_revisions())
+
+
+def current_revisions(connection: Connection) -> tuple[str, ...]:
+    """The revisions a database is at (empty when it has no ``alembic_version`` table)."""
+    return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
 
 
 def current_revision(connection: Connection) -> str | None:
-    """The revision a database is at, or ``None`` when it has no ``alembic_version`` table."""
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision(s) a database is at, comma-separated, or ``None`` when unversioned."""
+    return ",".join(current_revisions(connection)) or None
 
 
-def upgrade(connection: Connection, revision: str = "head") -> None:
+def upgrade(connection: Connection, revision: str = "heads") -> None:
     """Upgrade the database behind ``connection`` to ``revision`` (in its transaction)."""
     command.upgrade(alembic_config(connection=connection), revision)
 
@@ -133,10 +147,12 @@ def ensure_schema(engine: Engine, *, create: bool = True, shown_url: str | None 
 
 
 def _migrate(conn: Connection, *, create: bool, shown: str) -> None:
-    current = current_revision(conn)
-    head = head_revision()
-    if current == head:
+    currents = current_revisions(conn)
+    heads = head_revisions()
+    head = ",".join(heads)
+    if currents == heads:
         return
+    current = ",".join(currents) or None
     if current is None:
         ours = sorted(set(inspect(conn).get_table_names()) & STREAMCV_TABLES)
         if ours:
@@ -150,7 +166,7 @@ def _migrate(conn: Connection, *, create: bool, shown: str) -> None:
     else:
         script = ScriptDirectory.from_config(alembic_config())
         try:
-            known = script.get_revision(current) is not None
+            known = all(script.get_revision(rev) is not None for rev in currents)
         except CommandError:
             known = False
         if not known:
@@ -159,4 +175,4 @@ def _migrate(conn: Connection, *, create: bool, shown: str) -> None:
                 f"know (newest known: {head!r}); was it written by a newer streamcv?"
             )
         log.warning("upgrading database %s from schema revision %s to %s", shown, current, head)
-    upgrade(conn, "head")
+    upgrade(conn, "heads")

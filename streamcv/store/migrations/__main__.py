@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'scratch.db'}")
         try:
             with engine.begin() as conn:
-                upgrade(conn, "head")
+                upgrade(conn, "heads")
                 command.revision(
                     alembic_config(connection=conn),
                     message=args.message,

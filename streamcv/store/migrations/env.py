@@ -8,7 +8,7 @@ inside the caller's transaction). ``sqlalchemy.url`` is used only when no connec
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, create_engine, pool
 from streamcv.store.schema import UTCDateTime, metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render streamcv's custom column types as plain SQLAlchemy types in new revisions."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
