@@ -129,6 +129,10 @@ def run_job(
         )
         all_sinks.insert(0, SqlSink(result_store, run_id, batch_size=database.batch_size,
                                     flush_interval_s=database.flush_interval_s))
+    for stage in chain.stages:  # stages with records of their own (alerts) write to this run
+        bind = getattr(stage, "bind_store", None)
+        if callable(bind):
+            bind(result_store, run_id)
     runner = Runner(sources, chain, all_sinks, runtime, on_results=on_results)
     if on_runner is not None:
         on_runner(runner)

@@ -8,3 +8,30 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+
+import os  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty results database: a SQLite file, or a fresh PostgreSQL database.
+
+    PostgreSQL comes from ``$STREAMCV_TEST_PG_URL`` (``.ci/run`` starts one); without it the
+    PostgreSQL case skips, except under ``CI`` where it fails.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/results.db"
+        return
+    from streamcv.store.testing import PG_URL_ENV, temporary_pg_database
+
+    admin = os.environ.get(PG_URL_ENV)
+    if not admin:
+        msg = f"{PG_URL_ENV} is not set (start a server with .ci/pg_start.sh and export it)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{msg}; CI is set, so PostgreSQL tests must not be skipped")
+        pytest.skip(msg)
+    with temporary_pg_database(admin) as url:
+        yield url

@@ -83,7 +83,8 @@ def frame_yuv(index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
 def expected_rgb(index: int, width: int, height: int) -> npt.NDArray[np.uint8]:
     """What a decoder should return for frame ``index`` (RGB), up to compression noise."""
     yuv = frame_yuv(index, width, height)
-    return av.VideoFrame.from_ndarray(yuv, format="yuv420p").to_ndarray(format="rgb24")
+    rgb = av.VideoFrame.from_ndarray(yuv, format="yuv420p").to_ndarray(format="rgb24")
+    return np.asarray(rgb, dtype=np.uint8)
 
 
 def frame_index(rgb: npt.NDArray[np.uint8]) -> int:
@@ -209,7 +210,7 @@ class ClipInfo:
 
 def clip_info(path: Path | str) -> ClipInfo:
     with av.open(str(path)) as c:
-        pts = [p.pts for p in c.demux(video=0) if p.size]
+        pts = [p.pts for p in c.demux(video=0) if p.size and p.pts is not None]
         with av.open(str(path)) as c2:
             keys = sum(1 for p in c2.demux(video=0) if p.size and p.is_keyframe)
     return ClipInfo(len(pts), keys, pts != sorted(pts))
@@ -219,8 +220,8 @@ def clip_info(path: Path | str) -> ClipInfo:
 def corrupt_copy(
     src: Path | str, dst: Path | str, *, at: float = 0.5, length: float = 0.3, seed: int = 1
 ) -> Path:
-    """Copy ``src`` to ``dst`` with ``length`` (a fraction of the size) bytes from ``at`` overwritten
-    by random bytes; the file keeps its size and its header."""
+    """Copy ``src`` to ``dst``, overwriting ``length`` (a fraction of the size) bytes from ``at``
+    (a fraction too) with random bytes; the file keeps its size and its header."""
     data = bytearray(Path(src).read_bytes())
     start = int(len(data) * at)
     count = max(1, int(len(data) * length))

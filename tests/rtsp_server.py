@@ -60,13 +60,20 @@ def demux(path: Path) -> Clip:
     pipeline = Gst.parse_launch(_DEMUX)
     pipeline.get_by_name("file").set_property("location", str(path))
     sink = pipeline.get_by_name("sink")
+    bus = pipeline.get_bus()
     pipeline.set_state(Gst.State.PLAYING)
     raw: list[tuple[bytes, int, int, int, bool]] = []
     caps = None
+    msg = None
     while True:
-        sample = sink.emit("pull-sample")
+        sample = sink.emit("try-pull-sample", 100 * Gst.MSECOND)
         if sample is None:
-            break
+            if sink.get_property("eos"):
+                break
+            msg = bus.pop_filtered(Gst.MessageType.ERROR)  # a failed demux never reaches EOS
+            if msg is not None:
+                break
+            continue
         caps = caps or sample.get_caps()
         buf = sample.get_buffer()
         pts = buf.pts if buf.pts != Gst.CLOCK_TIME_NONE else None
@@ -75,11 +82,12 @@ def demux(path: Path) -> Clip:
             continue
         raw.append((buf.extract_dup(0, buf.get_size()), pts, dts, buf.duration,
                     bool(buf.has_flags(Gst.BufferFlags.DELTA_UNIT))))
-    msg = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)
+    msg = msg or bus.pop_filtered(Gst.MessageType.ERROR)
     pipeline.set_state(Gst.State.NULL)
     if msg is not None:
         err, _ = msg.parse_error()
-        raise ValueError(f"{path}: cannot demux H.264 ({err.message})")
+        what = "cannot demux H.264" if raw else "no H.264 video stream"
+        raise ValueError(f"{path}: {what} ({err.message})")
     if not raw or caps is None:
         raise ValueError(f"{path}: no H.264 video stream")
     frame_ns = _frame_ns(raw)
@@ -92,7 +100,7 @@ def demux(path: Path) -> Clip:
 
 def _frame_ns(raw: list[tuple[bytes, int, int, int, bool]]) -> int:
     pts = sorted(r[1] for r in raw)
-    steps = [b - a for a, b in zip(pts, pts[1:]) if b > a]
+    steps = [b - a for a, b in zip(pts, pts[1:], strict=False) if b > a]
     return sorted(steps)[len(steps) // 2] if steps else 40_000_000
 
 
@@ -127,7 +135,7 @@ def serve(clip: Clip, *, host: str, port: int, path: str) -> tuple[GstRtspServer
     factory.set_shared(True)
     feeders: list[LoopFeeder] = []
 
-    def on_configure(_factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
+    def on_configure(_: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
         feeders[:] = [LoopFeeder(clip, media.get_element().get_by_name_recurse_up("src"))]
 
     factory.connect("media-configure", on_configure)

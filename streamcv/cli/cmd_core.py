@@ -145,14 +145,28 @@ class _ImagePrinter:
             else:
                 print(f"{path}  {r.frame.width}x{r.frame.height}")
                 for name, res in stages.items():
-                    dets = res.pop("detections", None)
-                    nums = "  ".join(f"{k}={v}" for k, v in res.items())
-                    print(f"  {name}: {nums}" + (f"  ({len(dets)} boxes)" if dets else ""))
-                    for d in dets or []:
-                        box = ",".join(f"{v:.0f}" for v in d["xyxy"])
-                        print(f"    {d['label']} {d['score']:.2f} [{box}]")
+                    print(f"  {name}: " + "  ".join(
+                        f"{k}={v}" for k, v in res.items() if not isinstance(v, (list, dict))))
+                    for key, items in res.items():
+                        if isinstance(items, list):
+                            for item in items:
+                                print(f"    {_item_line(key, item)}")
             if self.out is not None:
                 write_image(self.out / f"{path.stem}.annotated.jpg", annotate(r))
+
+
+def _item_line(kind: str, item: Any) -> str:
+    """One line for a listed object (detection, face, person): its fields, then its box."""
+    if not isinstance(item, dict):
+        return f"{kind}: {item}"
+    fields = []
+    for k, v in item.items():
+        if k in ("xyxy", "keypoints") or v is None or isinstance(v, (list, dict)):
+            continue
+        fields.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
+    box = item.get("xyxy")
+    where = f" [{','.join(f'{v:.0f}' for v in box)}]" if box else ""
+    return f"{kind[:-1] if kind.endswith('s') else kind}: {' '.join(fields)}{where}"
 
 
 def cmd_image(args: argparse.Namespace) -> int:

@@ -24,7 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", metavar="S", help="only this source id")
     p.add_argument("--since", metavar="T", help="ISO time (UTC if naive), or relative: -1h, -30min, today")
     p.add_argument("--until", metavar="T", help="same forms as --since")
-    p.add_argument("--every", metavar="INTERVAL", help="group into intervals: 15s, 1min, 1h, 1d")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--every", metavar="INTERVAL", help="group into intervals: 15s, 1min, 1h, 1d")
+    group.add_argument("--by", choices=("hour", "day"), help="group by hour or day (= --every 1h|1d)")
     p.add_argument("--run", type=int, metavar="ID", help="only this run")
     p.add_argument("--stage", metavar="NAME", help="only this stage")
     p.add_argument("--metric", metavar="NAME", help="only this metric (observations)")
@@ -39,7 +41,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     url = args.db or os.environ.get("STREAMCV_DB") or "sqlite:///streamcv.db"
     with ResultStore(url, create=False) as store:
         df = query(args.table, db=store, source=args.source, since=args.since, until=args.until,
-                   every=args.every, run=args.run, stage=args.stage, metric=args.metric,
+                   every={"hour": "1h", "day": "1d"}[args.by] if args.by else args.every,
+                   run=args.run, stage=args.stage, metric=args.metric,
                    limit=args.limit)
     text = render(df, args.format)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

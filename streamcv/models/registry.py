@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamcv.errors import UnknownNameError, WeightsNotFoundError
+from streamcv.errors import StreamCVError, UnknownNameError, WeightsNotFoundError
 
 __all__ = [
     "ModelEntry", "MODELS", "register_model", "get_model", "model_names", "streamcv_home",
-    "store_dir", "store_path", "package_path", "resolve_weights",
+    "store_dir", "store_path", "package_path", "resolve_weights", "sha256_file", "check_file",
+    "ChecksumError",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ class ModelEntry:
         package_path: path of the file inside that package.
         source: page that documents the weights (paper, repository).
         notes: anything a user should know (training set, limits).
+        sha256_prefix: leading hex digits of the sha256 when only those are published (torchvision
+            puts 8 of them in its file names); checked when ``sha256`` is unknown.
+        builtin: the weights are compiled into a library (no file; nothing to fetch).
     """
 
     name: str
@@ -70,9 +74,13 @@ class ModelEntry:
     package_path: str | None = None
     source: str | None = None
     notes: str = ""
+    sha256_prefix: str | None = None
+    builtin: bool = False
 
     def fetch_hint(self) -> str:
         """The command(s) that put this model's weights in the local store."""
+        if self.builtin:
+            return "nothing (built into its library)"
         hints = []
         if self.url:
             hints.append(f"`streamcv models pull {self.name}`")
@@ -83,6 +91,48 @@ class ModelEntry:
 
 
 MODELS: dict[str, ModelEntry] = {}
+
+
+class ChecksumError(StreamCVError, ValueError):
+    """A weights file does not match its registry entry's sha256 or size."""
+
+
+def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_file(entry: ModelEntry, path: str | os.PathLike[str], *, digest: str | None = None
+               ) -> str:
+    """Check ``path`` against the entry's size and sha256 (or sha256 prefix); return the digest.
+
+    Raises:
+        ChecksumError: size or digest differ (the message gives expected and actual values).
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    if entry.size is not None and size != entry.size:
+        raise ChecksumError(
+            f"{p.name}: size {size} bytes, expected {entry.size} for model {entry.name!r}"
+        )
+    digest = digest or sha256_file(p)
+    if entry.sha256 is not None and digest != entry.sha256.lower():
+        raise ChecksumError(
+            f"{p.name}: sha256 {digest} does not match {entry.sha256} for model {entry.name!r}"
+        )
+    if entry.sha256 is None and entry.sha256_prefix and \
+            not digest.startswith(entry.sha256_prefix.lower()):
+        raise ChecksumError(
+            f"{p.name}: sha256 {digest} does not start with {entry.sha256_prefix} for model "
+            f"{entry.name!r}"
+        )
+    return digest
 
 
 def register_model(entry: ModelEntry) -> ModelEntry:
@@ -145,6 +195,10 @@ def resolve_weights(name: str, explicit: str | os.PathLike[str] | None = None, *
                     download: bool = True) -> Path:
     """Find the weights file of model ``name`` (see the module docstring for the order)."""
     entry = get_model(name)
+    if entry.builtin:
+        raise WeightsNotFoundError(
+            f"model {name!r} is built into its library and has no weights file"
+        )
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():

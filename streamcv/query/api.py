@@ -33,10 +33,25 @@ def resolve_table(name: str) -> TableSpec:
     Raises:
         UnknownNameError: no such table; the message lists the valid names.
     """
+    load_table_modules()
     spec = TABLES.get(ALIASES.get(name, name))
     if spec is None:
         raise UnknownNameError("table", name, [*TABLES, *ALIASES])
     return spec
+
+
+def load_table_modules() -> list[str]:
+    """Import every ``streamcv.query.tables_*`` module (each registers its feature's tables)."""
+    import importlib
+    import pkgutil
+
+    import streamcv.query
+
+    names = [f"streamcv.query.{m.name}" for m in pkgutil.iter_modules(streamcv.query.__path__)
+             if m.name.startswith("tables_")]
+    for name in names:
+        importlib.import_module(name)
+    return names
 
 
 def _check_filters(spec: TableSpec, given: dict[str, object]) -> None:

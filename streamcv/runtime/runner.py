@@ -210,7 +210,8 @@ class Runner:
     def _finish_source(self, source_id: str, error: BaseException | None) -> None:
         now = self._event_time(source_id)
         for stage_name, ev in self.chain.source_eos(source_id):
-            self._emit(RuntimeEvent(source_id, now, ev.kind, ev.message, stage=stage_name))
+            self._emit(RuntimeEvent(source_id, now, ev.kind, ev.message, stage=stage_name,
+                                    data=dict(ev.data) or None))
         if error is not None:
             self.summary.sources[source_id].error = str(error)
             self._emit(RuntimeEvent(source_id, now, "source_failed", str(error)))

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from streamcv.faces.privacy import redact
 from streamcv.types import FrameResult
 
 __all__ = ["annotate", "write_image"]
@@ -20,8 +21,11 @@ def _color(key: str) -> tuple[int, int, int]:
 
 
 def annotate(result: FrameResult) -> np.ndarray:
-    """Return an RGB copy of the frame with every stage's detections and metrics drawn on it."""
-    img = np.ascontiguousarray(result.frame.image.copy())
+    """Return an RGB copy of the frame with every stage's detections and metrics drawn on it.
+
+    Regions that a stage asked to hide (``data["blur_boxes"]``, e.g. faces) are blurred first.
+    """
+    img = np.array(redact(result), copy=True, order="C")
     h, w = img.shape[:2]
     thick = max(1, round(max(h, w) / 640))
     scale = 0.45 * thick
@@ -36,6 +40,9 @@ def annotate(result: FrameResult) -> np.ndarray:
         for i in range(len(dets)):
             x1, y1, x2, y2 = (int(round(float(v))) for v in dets.xyxy[i])
             label = dets.label_of(i)
+            age = dets.data.get("age")
+            if age is not None and np.isfinite(age[i]):
+                label = f"{label} {float(age[i]):.0f}"
             color = _color(f"{stage}/{label}")
             cv2.rectangle(img, (x1, y1), (x2, y2), color, thick)
             tid = int(dets.track_id[i])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from streamcv.sources.base import SourceInfo
 from streamcv.types import FrameResult
@@ -23,6 +23,7 @@ class RuntimeEvent:
     message: str = ""
     stage: str | None = None
     frame_index: int | None = None
+    data: Mapping[str, Any] | None = None
 
 
 class Sink(Protocol):

@@ -34,6 +34,7 @@ class SqlSink:
         self.writer.submit_event(
             source_id=event.source_id, ts=event.ts, kind=event.kind, message=event.message,
             stage=event.stage, frame_index=event.frame_index,
+            data=dict(event.data) if event.data else None,
         )
 
     def close(self) -> None:

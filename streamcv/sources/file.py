@@ -218,13 +218,17 @@ class FileSource(Source):
     def _packets(self) -> Iterator[Any]:
         self._end_pts: int | None = None  # presentation end of the packets seen so far
         self._demuxed_all = False
+        range_end = self.config.end
         try:
             for packet in self._container.demux(self._stream):
                 if self.stopping:
                     return
+                dts = packet.dts
+                if range_end is not None and dts is not None and self._seconds(dts) > range_end + 1:
+                    return  # pts >= dts: no later packet holds a frame in the range (1 s slack)
                 if packet.pts is not None and packet.size:
-                    end = packet.pts + (packet.duration or 0)
-                    self._end_pts = end if self._end_pts is None else max(self._end_pts, end)
+                    pkt_end = packet.pts + (packet.duration or 0)
+                    self._end_pts = pkt_end if self._end_pts is None else max(self._end_pts, pkt_end)
                 yield packet
         except av.error.FFmpegError as exc:
             raise DecodeError(f"{self.path}: truncated or corrupt ({exc.strerror or exc})") from exc
@@ -305,7 +309,11 @@ class FileSource(Source):
             return first_index + len(gop)
         ctx = self._stream.codec_context
         ctx.flush_buffers()  # the previous GOP may have been left part-way
-        for packet in [*gop, None]:  # None drains frames still held by the decoder
+        # A frame's references precede it in decode order, so packets after the last wanted one
+        # are never needed; draining (None) right after it also stops frame-threaded decoders from
+        # decoding up to thread_count packets ahead just to release the wanted frame.
+        last = max(i for i, p in enumerate(gop) if p.pts in wanted)
+        for packet in [*gop[: last + 1], None]:
             for fr in self._decode(packet):
                 if fr.pts in wanted:
                     wanted.discard(fr.pts)

@@ -7,6 +7,7 @@ Reconnection and health tracking are layered on top by the daemon.
 
 from __future__ import annotations
 
+import re
 import time as _time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -84,7 +85,9 @@ class RtspSource(Source):
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
         self._stream = stream
-        rate = stream.average_rate or stream.guessed_rate
+        # average_rate is only an estimate from the first probed packets here (24.5 for 25 fps);
+        # guessed_rate (r_frame_rate) comes from the stream's own timing
+        rate = stream.guessed_rate or stream.average_rate
         return SourceInfo(self.source_id, self.kind, self.describe(),
                           fps=float(rate) if rate else None,
                           width=stream.codec_context.width, height=stream.codec_context.height)
@@ -97,14 +100,19 @@ class RtspSource(Source):
     def _iter_frames(self) -> Iterator[Frame]:
         sampler = Sampler(every_n=self.config.every_n, fps=self.config.fps)
         tb = Fraction(self._stream.time_base or _US)
+        rate = self.info.fps
         first_pts: int | None = None
+        t_first = 0.0  # media time of the first frame with a pts (PyAV's first RTSP frame has none)
         index = 0
         try:
             for fr in self._container.decode(self._stream):
                 now = datetime.now(UTC)
                 if fr.pts is not None and first_pts is None:
-                    first_pts = fr.pts
-                t = float((fr.pts - first_pts) * tb) if fr.pts is not None and first_pts is not None else 0.0
+                    first_pts, t_first = fr.pts, index / rate if rate else 0.0
+                if fr.pts is not None and first_pts is not None:
+                    t = t_first + float((fr.pts - first_pts) * tb)
+                else:
+                    t = index / rate if rate else 0.0
                 if sampler.take(index, t):
                     yield Frame(self.source_id, index, fr.pts, tb, t, now,
                                 fr.to_ndarray(format="rgb24"))
@@ -113,7 +121,22 @@ class RtspSource(Source):
             raise _live_error(self.describe(), exc) from exc
 
 
+_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` (a string or a nested tuple of them) with URL credentials replaced by ``***``."""
+    if isinstance(value, str):
+        return _CREDENTIALS.sub(r"\1***@", value)
+    if isinstance(value, tuple):
+        return tuple(_scrub(v) for v in value)
+    return value
+
+
 def _live_error(where: str, exc: Exception) -> Exception:
+    # PyAV puts the URL, password included, into the error's args; the error is chained as the
+    # cause of ours and would print it in every logged traceback.
+    exc.args = _scrub(exc.args)
     msg = getattr(exc, "strerror", None) or str(exc)
     if isinstance(exc, (av.error.TimeoutError, av.error.ExitError)):
         return SourceTimeoutError(f"{where}: no data within the timeout ({msg})")

@@ -78,6 +78,8 @@ class GopPlanner:
         wanted = []
         for rank, pts in enumerate(sorted(gop_pts)):
             t = (pts - self.start_pts) * self.to_seconds
+            if t + 1e-9 < self.sampler.start:  # before the range (a seek lands on an earlier key)
+                continue
             if self.sampler.take(first_index + rank, t):
                 wanted.append(pts)
         return wanted

@@ -63,7 +63,10 @@ def event_row(
     """One ``events`` row; ``key`` (default: source, stage, kind, frame index, ts) deduplicates."""
     ts = _aware(ts, "event ts")
     if key is None:
-        key = ("runtime", source, stage, kind, frame_index, ts.isoformat())
+        # message and data are part of the identity: two visitors ending at one instant are two
+        # events, while replaying the same file gives the same keys again
+        key = ("runtime", source, stage, kind, frame_index, ts.isoformat(), message,
+               jsonable(data) if data else None)
     return {
         "source": source,
         "frame_index": frame_index,

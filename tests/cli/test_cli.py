@@ -30,23 +30,32 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
+def _counts(url: str) -> tuple[int, ...]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return tuple(int(conn.execute(text(f"select count(*) from {t}")).scalar_one())
+                         for t in ("frames", "observations", "events", "runs"))
+    finally:
+        engine.dispose()
+
+
 def test_replay_twice_is_idempotent_and_queryable(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    any_db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     video = shared_data() / "videos" / "pets09_s2l1_view001_vtest_480x360.mp4"
-    db = tmp_path / "r.db"
-    code, out, _ = _run(capsys, "replay", str(video), "--db", f"sqlite:///{db}", "--no-progress")
+    code, out, _ = _run(capsys, "replay", str(video), "--db", any_db_url, "--no-progress")
     assert code == 0, out
     assert "795 frames" in out
-    counts = _rows(db, "select (select count(*) from frames), (select count(*) from observations),"
-                       " (select count(*) from events), (select count(*) from runs)")[0]
+    counts = _counts(any_db_url)
     assert counts[0] == 795 and counts[1] >= 795 * 5 and counts[3] == 1
-    code, out, _ = _run(capsys, "replay", str(video), "--db", f"sqlite:///{db}", "--no-progress")
+    code, out, _ = _run(capsys, "replay", str(video), "--db", any_db_url, "--no-progress")
     assert code == 0
-    assert _rows(db, "select (select count(*) from frames), (select count(*) from observations),"
-                     " (select count(*) from events), (select count(*) from runs)")[0] == counts
+    assert _counts(any_db_url) == counts
 
-    code, out, err = _run(capsys, "query", "frames", "--db", f"sqlite:///{db}", "--every", "10s",
+    code, out, err = _run(capsys, "query", "frames", "--db", any_db_url, "--every", "10s",
                           "--format", "csv")
     assert code == 0, err
     lines = out.strip().splitlines()
@@ -54,7 +63,7 @@ def test_replay_twice_is_idempotent_and_queryable(
     per_bucket = [int(line.rsplit(",", 1)[1]) for line in lines[1:]]
     assert sum(per_bucket) == 795 and max(per_bucket) == 100  # 10 fps → 100 frames per 10 s
 
-    code, out, _ = _run(capsys, "query", "observations", "--db", f"sqlite:///{db}",
+    code, out, _ = _run(capsys, "query", "observations", "--db", any_db_url,
                         "--metric", "brightness", "--format", "json")
     rows = json.loads(out)
     assert len(rows) == 795 and all(100 < r["value"] < 140 for r in rows)

