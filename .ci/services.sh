@@ -3,6 +3,8 @@
 #
 #   GStreamer RTSP server + Python bindings  -> tests/rtsp_server.py, run with /usr/bin/python3
 #   ffmpeg                                    -> the FIFO "webcam" in tests/sources/test_webcam_source.py
+#   mosquitto                                 -> MQTT alert channel tests (each test session starts its own)
+#   postgresql                                -> .ci/pg_start.sh (store tests on PostgreSQL)
 #
 # Usage (as root, or with sudo available):  .ci/services.sh
 # Then tests run with CI=1 fail instead of skip when a component is missing.
@@ -13,6 +15,8 @@ PACKAGES=(
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-tools
   python3-gi python3-gst-1.0
   ffmpeg
+  mosquitto
+  postgresql
 )
 
 SUDO=""
@@ -40,4 +44,5 @@ for element in qtdemux matroskademux h264parse rtph264pay appsrc appsink parsebi
   gst-inspect-1.0 --exists "$element" || { echo "services: GStreamer element $element missing" >&2; exit 1; }
 done
 ffmpeg -hide_banner -version >/dev/null || { echo "services: ffmpeg does not run" >&2; exit 1; }
-echo "services: ready (GStreamer RTSP server, ffmpeg)"
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { echo "services: mosquitto missing" >&2; exit 1; }
+echo "services: ready (GStreamer RTSP server, ffmpeg, mosquitto, PostgreSQL)"

@@ -19,7 +19,6 @@ Target: >= 5x faster.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import platform
 import shlex
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from streamcv.runtime.memory import tune_malloc  # noqa: E402
 from streamcv.sources import build_source  # noqa: E402
 from tests.media import frame_index, make_clip  # noqa: E402
 
@@ -81,7 +81,7 @@ def best_of(repeat: int, runs: list[tuple[str, Callable[[], tuple[int, str]]]]) 
 def raw_pyav(path: Path, *, keep_previous: bool = False) -> tuple[int, str]:
     """``keep_previous``: hold each array until the next one exists, as every real consumer does
     (a queue, a batch); glibc then returns the freed ~1 MB buffer to the OS and page-faults a
-    fresh one per frame, unless its malloc is tuned (``--mallopt``)."""
+    fresh one per frame, unless its malloc is tuned (the default here; ``--no-mallopt`` turns it off)."""
     n = 0
     previous = None
     with av.open(str(path)) as container:
@@ -93,18 +93,6 @@ def raw_pyav(path: Path, *, keep_previous: bool = False) -> tuple[int, str]:
             n += 1
     del previous
     return n, ""
-
-
-def tune_glibc_malloc() -> str:
-    """Keep frame-sized buffers on the heap and stop trimming it (process-wide, glibc only)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return "mallopt: not glibc, unchanged"
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    ok = libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 256 << 20)
-    state = "ok" if ok else "failed"
-    return f"mallopt: M_MMAP_THRESHOLD=32 MiB, M_TRIM_THRESHOLD=256 MiB ({state})"
 
 
 def file_source(path: Path, **options: Any) -> tuple[int, str]:
@@ -234,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clip", type=Path, help="file for part 1 (default: a shared real video)")
     ap.add_argument("--repeat", type=int, default=3, help="take the best of N runs")
-    ap.add_argument("--mallopt", action="store_true",
-                    help="tune glibc malloc for frame-sized buffers before measuring")
+    ap.add_argument("--no-mallopt", action="store_true",
+                    help="measure with glibc's default malloc settings (streamcv's CLI tunes them "
+                         "at start-up, streamcv.runtime.memory)")
     ap.add_argument("--long-seconds", type=int, default=600, help="length of the long clip")
     ap.add_argument("--cache-dir", type=Path,
                     default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -243,8 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     print("command: " + shlex.join([sys.executable, *sys.argv]))
     print(machine_info())
-    if args.mallopt:
-        print(tune_glibc_malloc())
+    print(tune_malloc() if not args.no_mallopt else "mallopt: glibc defaults (--no-mallopt)")
 
     clip = args.clip or default_clip(args.cache_dir)
     print(f"\n[1] full decode to RGB, best of {args.repeat}\n{clip_summary(clip)}")

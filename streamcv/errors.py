@@ -28,6 +28,7 @@ __all__ = [
     "UnknownNameError",
     "WeightsNotFoundError",
     "StoreError",
+    "QueryError",
 ]
 
 
@@ -111,3 +112,7 @@ class WeightsNotFoundError(StreamCVError, builtins.FileNotFoundError):
 
 class StoreError(StreamCVError, builtins.RuntimeError):
     """The results database could not be opened, migrated or written."""
+
+
+class QueryError(StreamCVError, builtins.ValueError):
+    """A query's arguments are invalid (time, interval, filter not valid for the table)."""

@@ -35,3 +35,15 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         pytest.skip(msg)
     with temporary_pg_database(admin) as url:
         yield url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_streamcv_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Model store, snapshots and spools of the tests go to a temporary STREAMCV_HOME."""
+    old = os.environ.get("STREAMCV_HOME")
+    os.environ["STREAMCV_HOME"] = str(tmp_path_factory.mktemp("streamcv_home"))
+    yield
+    if old is None:
+        os.environ.pop("STREAMCV_HOME", None)
+    else:
+        os.environ["STREAMCV_HOME"] = old

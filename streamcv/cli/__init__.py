@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose, args.log_json)
+    from streamcv.runtime.memory import tune_malloc
+
+    logging.getLogger(__name__).debug(tune_malloc())
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

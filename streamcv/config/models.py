@@ -15,12 +15,15 @@ from pydantic import Field, field_validator
 import streamcv.sources as _sources
 import streamcv.stages as _stages
 from streamcv.config.base import StrictModel
+from streamcv.config.daemon import HealthConfig, RetentionConfig, SpoolConfig
 from streamcv.config.presets import resolve_pipeline_path
 from streamcv.config.yamlio import load_yaml, validate
 from streamcv.errors import ConfigError, UnknownNameError
+from streamcv.stages.gating import verify_gates
 
 __all__ = [
     "DatabaseConfig", "RuntimeConfig", "OutputConfig", "PipelineConfig", "AppConfig",
+    "HealthConfig", "SpoolConfig", "RetentionConfig",
     "StageConfigUnion", "SourceConfigUnion", "load_config", "load_pipeline",
 ]
 
@@ -43,6 +46,11 @@ class RuntimeConfig(StrictModel):
         10.0, ge=0, le=10_000, description="Longest wait for a batch to fill before running it."
     )
     queue_size: int = Field(16, ge=1, le=4096, description="Frames buffered per source.")
+    live_queue_size: int = Field(
+        4, ge=1, le=4096, description="Frames buffered per live source (rtsp, webcam); the "
+        "oldest is dropped when full, which bounds frame age when stages are slower than the "
+        "camera."
+    )
 
 
 class OutputConfig(StrictModel):
@@ -69,6 +77,7 @@ class PipelineConfig(StrictModel):
                     "unique 'name'"
                 )
             seen.add(stage.stage_name)
+        verify_gates(stages)
         return stages
 
 
@@ -76,6 +85,18 @@ class AppConfig(StrictModel):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)  # type: ignore[arg-type]
     output: OutputConfig = Field(default_factory=OutputConfig)  # type: ignore[arg-type]
+    health: HealthConfig = Field(
+        default_factory=HealthConfig,  # type: ignore[arg-type]
+        description="Daemon health: /metrics and /healthz endpoint, stall watchdog.",
+    )
+    spool: SpoolConfig = Field(
+        default_factory=SpoolConfig,  # type: ignore[arg-type]
+        description="On-disk spool for results while the database is unreachable (daemon).",
+    )
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig,  # type: ignore[arg-type]
+        description="Deleting and thinning old rows and media (daemon; off by default).",
+    )
     pipeline: str | PipelineConfig = Field(
         "surveillance", description="A preset name from pipelines/, a YAML path, or inline stages."
     )

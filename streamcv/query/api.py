@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from streamcv.errors import StoreError, UnknownNameError
+from streamcv.errors import QueryError, StoreError, UnknownNameError
 from streamcv.query.tables import ALIASES, TABLES, Filters, TableSpec
 from streamcv.query.timeparse import parse_interval, parse_time
 from streamcv.store import ResultStore, schema
@@ -58,7 +58,7 @@ def _check_filters(spec: TableSpec, given: dict[str, object]) -> None:
     for key, value in given.items():
         if value is not None and key not in spec.filters:
             valid = ", ".join(sorted(spec.filters)) or "none"
-            raise ValueError(
+            raise QueryError(
                 f"filter {key!r} does not apply to table {spec.name!r} (valid: {valid})"
             )
 
@@ -118,9 +118,9 @@ def query(
     _check_filters(spec, {"source": source, "since": since, "until": until, "run": run,
                           "stage": stage, "metric": metric})
     if every is not None and spec.grouped is None:
-        raise ValueError(f"table {spec.name!r} cannot be grouped with every={every!r}")
+        raise QueryError(f"table {spec.name!r} cannot be grouped with every={every!r}")
     if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
+        raise QueryError(f"limit must be >= 0, got {limit}")
     seconds = parse_interval(every) if every is not None else None
     t_since = parse_time(since) if since is not None else None
     t_until = parse_time(until) if until is not None else None

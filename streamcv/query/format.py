@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+from streamcv.errors import QueryError
+
 import csv
 import io
 import json
@@ -159,7 +161,7 @@ def render(df: pd.DataFrame, fmt: str | Format = Format.TABLE) -> str:
         kind = Format(fmt)
     except ValueError:
         valid = ", ".join(f.value for f in Format)
-        raise ValueError(f"unknown format {fmt!r}; valid: {valid}") from None
+        raise QueryError(f"unknown format {fmt!r}; valid: {valid}") from None
     text = _iso_times(df)
     if kind is Format.TABLE:
         return _table(text, numeric=[_is_number_column(df[c]) for c in df.columns])

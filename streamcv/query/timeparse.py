@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+from streamcv.errors import QueryError
+
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -82,7 +84,7 @@ def parse_time(value: str | datetime | date, now: datetime | None = None) -> dat
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
         pass
-    raise ValueError(f"cannot parse time {value!r}; use {_TIME_FORMS}")
+    raise QueryError(f"cannot parse time {value!r}; use {_TIME_FORMS}")
 
 
 def parse_interval(value: str) -> int:
@@ -96,7 +98,7 @@ def parse_interval(value: str) -> int:
     m = _DURATION.match(value)
     secs = _seconds(m.group(1), m.group(2)) if m else None
     if secs is None or secs < 1 or not float(secs).is_integer():
-        raise ValueError(
+        raise QueryError(
             f"cannot use interval {value!r}; use a whole number of seconds, minutes, hours or "
             "days such as 15s, 1min (or 1m), 1h, 1d"
         )

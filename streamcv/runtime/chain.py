@@ -11,6 +11,7 @@ from typing import Any
 from streamcv.errors import StageError
 from streamcv.runtime.device import resolve_device
 from streamcv.stages import Stage, build_stage
+from streamcv.stages.gating import run_gated
 from streamcv.types import Event, Frame, FrameResult, StageOutput
 
 __all__ = ["StageChain", "StageTiming", "MAX_CONSECUTIVE_STAGE_FAILURES"]
@@ -27,6 +28,7 @@ class StageTiming:
     seconds: float = 0.0
     failures: int = 0
     consecutive_failures: int = 0
+    last_seconds: float = 0.0
 
 
 class StageChain:
@@ -78,7 +80,7 @@ class StageChain:
         t = self.timing[stage.name]
         t0 = time.perf_counter()
         try:
-            outs = stage.process(results)
+            outs = run_gated(stage, results)  # plain stage.process unless the stage has a gate
             if len(outs) != len(results):
                 raise StageError(
                     f"stage {stage.name} returned {len(outs)} outputs for {len(results)} frames"
@@ -97,7 +99,8 @@ class StageChain:
             outs = [err] * len(results)
         t.batches += 1
         t.frames += len(results)
-        t.seconds += time.perf_counter() - t0
+        t.last_seconds = time.perf_counter() - t0
+        t.seconds += t.last_seconds
         return [r.with_output(stage.name, o) for r, o in zip(results, outs, strict=True)]
 
     def source_eos(self, source_id: str) -> list[tuple[str, Event]]:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field
 
 from streamcv.config.base import StrictModel
 from streamcv.registry import Registry
+from streamcv.stages.gating import Gate, GateConfig, run_gated
 from streamcv.types import Event, FrameResult, StageOutput
 
-__all__ = ["StageConfig", "Stage", "STAGES", "register_stage"]
+__all__ = ["StageConfig", "Stage", "STAGES", "register_stage", "GateConfig", "run_gated"]
 
 
 class StageConfig(StrictModel):
@@ -29,6 +30,10 @@ class StageConfig(StrictModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$",
     )
     enabled: bool = Field(True, description="Set false to keep a stage in a preset but skip it.")
+    gate: GateConfig | None = Field(
+        None, description="Run only on frames (or regions) where an earlier stage, usually "
+        "motion, saw something; other frames get a skipped output (see streamcv.stages.gating)."
+    )
 
     @property
     def stage_name(self) -> str:
@@ -55,6 +60,12 @@ class Stage(ABC, Generic[C]):
     def __init__(self, config: C) -> None:
         self.config = config
         self.name = config.stage_name
+        self.gate: Gate | None = Gate(config.gate) if config.gate is not None else None
+
+    def gate_regions(self, result: FrameResult) -> Any:
+        """Moving regions (N x 4 source pixels) to restrict work to, or ``None`` for the whole
+        frame; only when the config has ``gate: {regions: true}``."""
+        return self.gate.regions(result) if self.gate is not None else None
 
     def setup(self, device: str = "cpu") -> None:  # noqa: B027 - optional hook
         """Load models and allocate resources on ``device`` ('cpu' or 'cuda[:N]')."""

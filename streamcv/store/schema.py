@@ -235,5 +235,19 @@ events = Table(
 
 #: Tables the writer fills, in insertion order.
 RESULT_TABLES: tuple[Table, ...] = (frames, observations, detections, events)
+
+def _import_feature_schemas() -> None:
+    """Import ``streamcv/store/schema_*.py``: feature tables defined on this ``metadata``."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module("streamcv.store")
+    for mod in pkgutil.iter_modules(package.__path__):
+        if mod.name.startswith("schema_"):
+            importlib.import_module(f"streamcv.store.{mod.name}")
+
+
+_import_feature_schemas()
+
 #: Every table this package owns (used to detect a database that was not made by Alembic).
 STREAMCV_TABLES: frozenset[str] = frozenset(metadata.tables)
