@@ -16,7 +16,7 @@ from streamcv.config.models import AppConfig, PipelineConfig, load_config
 from streamcv.sinks.annotate import annotate, write_image
 from streamcv.sources import source_config_from_spec
 from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
-from streamcv.stages import build_stage
+from streamcv.runtime import StageChain
 from streamcv.store import RunKind
 from streamcv.types import FrameResult
 
@@ -26,7 +26,8 @@ __all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_va
 def register(sub: Any) -> None:
     from streamcv.cli import add_db_argument, add_pipeline_argument
 
-    p = sub.add_parser("run", help="daemon: run every source in CONFIG until stopped")
+    p = sub.add_parser("run", help="daemon: run every source in CONFIG until stopped "
+                       "(SIGTERM drains and flushes, SIGHUP reloads the sources)")
     p.add_argument("config", metavar="CONFIG")
     add_db_argument(p)
     p.set_defaults(func=cmd_run)
@@ -98,9 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streamcv.errors import ConfigError
 
         raise ConfigError("no sources configured", key="sources", file=args.config)
+    from streamcv.daemon import DaemonSettings
+
     job = run_job(kind=RunKind.DAEMON, source_configs=cfg.sources, pipeline=pipeline,
                   db=_db_url(args, cfg), runtime=cfg.runtime, database=cfg.database,
-                  idempotent=False, handle_signals=True)
+                  idempotent=False, handle_signals=True, app_config=cfg,
+                  daemon=DaemonSettings.from_config(cfg, config_path=args.config))
     code = _report(job, label="run")
     return 0 if code == 130 else code  # SIGTERM/SIGINT is how a daemon is meant to stop
 
@@ -152,7 +156,17 @@ class _ImagePrinter:
                             for item in items:
                                 print(f"    {_item_line(key, item)}")
             if self.out is not None:
-                write_image(self.out / f"{path.stem}.annotated.jpg", annotate(r))
+                write_image(self.out / f"{path.stem}.annotated.jpg", _draw(r))
+
+
+def _draw(result: FrameResult) -> Any:
+    """Annotated picture: boxes and metrics, plus skeletons and postures when there are people."""
+    if any(o.detections is not None and "keypoints" in o.detections.data
+           for o in result.outputs.values()):
+        from streamcv.pose.draw import annotate_with_poses
+
+        return annotate_with_poses(result)
+    return annotate(result)
 
 
 def _item_line(kind: str, item: Any) -> str:
@@ -219,6 +233,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_stages(pipeline: PipelineConfig) -> list[Any]:
+def _check_stages(pipeline: PipelineConfig) -> StageChain:
     """Construct every stage (no model loading) so bad combinations fail at validate time."""
-    return [build_stage(s) for s in pipeline.stages]
+    return StageChain.from_configs(pipeline.stages, name=pipeline.name)

@@ -1,0 +1,19 @@
+"""Human pose: COCO keypoints, backends, postures, falls, drawing and evaluation.
+
+The stage lives in :mod:`streamcv.stages.pose`; this package holds what it is made of, importable
+without torch or TFLite (backends import them when built).
+"""
+
+from __future__ import annotations
+
+from streamcv.pose.fall import FallConfig, FallDetector, Observation
+from streamcv.pose.output import PoseOutput, people_json
+from streamcv.pose.posture import PoseFeatures, Posture, PostureConfig, classify
+from streamcv.pose.skeleton import KEYPOINT_NAMES, NUM_KEYPOINTS, OKS_SIGMAS, SKELETON, Keypoint
+
+__all__ = [
+    "KEYPOINT_NAMES", "NUM_KEYPOINTS", "OKS_SIGMAS", "SKELETON", "Keypoint",
+    "FallConfig", "FallDetector", "Observation",
+    "PoseOutput", "people_json",
+    "PoseFeatures", "Posture", "PostureConfig", "classify",
+]

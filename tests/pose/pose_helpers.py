@@ -1,0 +1,39 @@
+"""Helpers of the pose tests: reading images, frames, and upstream person boxes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from streamcv.types import Detections, Frame, FrameResult, StageOutput
+
+__all__ = ["read_rgb", "frame_of", "with_boxes", "T0"]
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path))
+    assert bgr is not None, path
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def frame_of(image: np.ndarray, *, source: str = "cam", index: int = 0, t: float = 0.0) -> Frame:
+    return Frame.create(source, index, image, pts=round(t * 1000), time_base=Fraction(1, 1000),
+                        wallclock=T0)
+
+
+def with_boxes(frame: Frame, xyxy: np.ndarray, *, scores: np.ndarray | None = None,
+               track_id: np.ndarray | None = None, stage: str = "detect",
+               labels: tuple[str, ...] = ("person",)) -> FrameResult:
+    """A frame result carrying person boxes as an upstream detection stage would."""
+    xyxy = np.asarray(xyxy, np.float32).reshape(-1, 4)
+    dets = Detections.from_arrays(
+        xyxy, np.ones(len(xyxy)) if scores is None else scores, np.zeros(len(xyxy)),
+        track_id=track_id, labels=labels,
+    )
+    return FrameResult(frame).with_output(stage, StageOutput(detections=dets))
