@@ -13,10 +13,10 @@ from typing import Any
 from streamcv.app import JobResult, as_pipeline, replay, run_job
 from streamcv.cli.progress import ProgressSink
 from streamcv.config.models import AppConfig, PipelineConfig, load_config
+from streamcv.runtime import StageChain
 from streamcv.sinks.annotate import annotate, write_image
 from streamcv.sources import source_config_from_spec
 from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
-from streamcv.runtime import StageChain
 from streamcv.store import RunKind
 from streamcv.types import FrameResult
 
@@ -157,6 +157,10 @@ class _ImagePrinter:
                                 print(f"    {_item_line(key, item)}")
             if self.out is not None:
                 write_image(self.out / f"{path.stem}.annotated.jpg", _draw(r))
+                for name, out in r.outputs.items():  # stage figures (crowd: image | density map)
+                    figure = out.data.get("figure")
+                    if callable(figure):
+                        write_image(self.out / f"{path.stem}.{name}.jpg", figure())
 
 
 def _draw(result: FrameResult) -> Any:

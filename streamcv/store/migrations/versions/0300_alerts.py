@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0300"
 down_revision: str | Sequence[str] | None = "0001"
-branch_labels: str | Sequence[str] | None = ("alerts",)
+branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
