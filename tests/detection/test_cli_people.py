@@ -14,8 +14,14 @@ from streamcv.cli import main
 @pytest.fixture
 def imported(store_home: Path) -> Path:
     pytest.importorskip("onnxruntime")
-    assert main(["models", "import", str(shared_data() / "models" / "yolox_nano_416x416.onnx"),
+    models = shared_data() / "models"
+    assert main(["models", "import", str(models / "yolox_nano_416x416.onnx"),
                  "--name", "yolox_nano"]) == 0
+    # the retail preset also counts crowds (MCNN) and reads faces (YuNet)
+    assert main(["models", "import", str(models / "mcnn_shanghaitechB_keras_weights.h5"),
+                 "--name", "mcnn_shanghaitech_b"]) == 0
+    assert main(["models", "import", str(models / "face_detection_yunet_2026may.onnx"),
+                 "--name", "yunet"]) == 0
     return store_home
 
 
