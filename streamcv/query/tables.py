@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from streamcv.store import schema
 
-__all__ = ["Filters", "TableSpec", "TABLES", "ALIASES", "register_table", "to_frame"]
+__all__ = ["Filters", "TableSpec", "TABLES", "ALIASES", "register_table", "to_frame", "apply_filters"]
 
 S = schema.sources
 
@@ -111,7 +111,9 @@ def bucket(ts: ColumnElement[Any], seconds: int, dialect: str) -> ColumnElement[
     return cast(func.floor(extract("epoch", ts) / n) * n, BigInteger)
 
 
-def _where(stmt: Select[Any], t: Any, f: Filters) -> Select[Any]:
+def apply_filters(stmt: Any, t: Any, f: Filters) -> Any:
+    """Add the filters to ``stmt`` for table ``t``: source, time range (``ts``), run, and stage
+    and metric where ``t`` has those columns. Feature tables use it too."""
     c = t.c
     if f.source_id is not None:
         stmt = stmt.where(c.source_id == f.source_id)
@@ -148,7 +150,7 @@ def _frames_rows(conn: Connection, f: Filters) -> pd.DataFrame:
         t.c.run_id, S.c.name.label("source"), t.c.frame_index, t.c.ts, t.c.time_s, t.c.pts,
         t.c.time_base, t.c.width, t.c.height,
     ).select_from(_joined(t))
-    stmt = _where(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.run_id)
+    stmt = apply_filters(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.run_id)
     return _run(conn, stmt, f, ints=("pts",))
 
 
@@ -156,7 +158,7 @@ def _frames_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     t = schema.frames
     b = bucket(t.c.ts, secs, conn.dialect.name).label("ts")
     stmt = select(b, S.c.name.label("source"), func.count().label("frames")).select_from(_joined(t))
-    stmt = _where(stmt, t, f).group_by(b, S.c.name).order_by(b, S.c.name)
+    stmt = apply_filters(stmt, t, f).group_by(b, S.c.name).order_by(b, S.c.name)
     return _run(conn, stmt, f, ts=(), buckets=("ts",))
 
 
@@ -167,7 +169,7 @@ def _obs_rows(conn: Connection, f: Filters) -> pd.DataFrame:
         t.c.run_id, S.c.name.label("source"), t.c.frame_index, t.c.ts, t.c.stage, t.c.metric,
         t.c.value,
     ).select_from(_joined(t))
-    stmt = _where(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.metric)
+    stmt = apply_filters(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.metric)
     return _run(conn, stmt, f)
 
 
@@ -180,7 +182,7 @@ def _obs_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
         func.avg(t.c.value).label("mean"), func.min(t.c.value).label("min"),
         func.max(t.c.value).label("max"), func.count(t.c.value).label("count"),
     ).select_from(_joined(t))
-    stmt = _where(stmt, t, f).group_by(b, *keys).order_by(b, *keys)
+    stmt = apply_filters(stmt, t, f).group_by(b, *keys).order_by(b, *keys)
     df = _run(conn, stmt, f, ts=(), buckets=("ts",))
     return df.astype({"mean": "float64", "min": "float64", "max": "float64"})
 
@@ -193,7 +195,7 @@ def _det_rows(conn: Connection, f: Filters) -> pd.DataFrame:
         t.c.label, t.c.class_id, t.c.score, t.c.x1, t.c.y1, t.c.x2, t.c.y2, t.c.track_id,
         t.c.extra,
     ).select_from(_joined(t))
-    stmt = _where(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.det_index)
+    stmt = apply_filters(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.det_index)
     return _run(conn, stmt, f, ints=("track_id",))
 
 
@@ -204,7 +206,7 @@ def _det_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     stmt = select(
         b, S.c.name.label("source"), t.c.stage, t.c.label, func.count().label("count")
     ).select_from(_joined(t))
-    stmt = _where(stmt, t, f).group_by(b, *keys).order_by(b, *keys)
+    stmt = apply_filters(stmt, t, f).group_by(b, *keys).order_by(b, *keys)
     return _run(conn, stmt, f, ts=(), buckets=("ts",))
 
 
@@ -215,7 +217,7 @@ def _event_rows(conn: Connection, f: Filters) -> pd.DataFrame:
         t.c.id, t.c.run_id, S.c.name.label("source"), t.c.frame_index, t.c.ts, t.c.stage,
         t.c.kind, t.c.message, t.c.data,
     ).select_from(_joined(t, outer=True))
-    stmt = _where(stmt, t, f).order_by(t.c.ts, t.c.id)
+    stmt = apply_filters(stmt, t, f).order_by(t.c.ts, t.c.id)
     return _run(conn, stmt, f, ints=("frame_index",))
 
 
@@ -225,7 +227,7 @@ def _event_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     stmt = select(
         b, S.c.name.label("source"), t.c.kind, func.count().label("count")
     ).select_from(_joined(t, outer=True))
-    stmt = _where(stmt, t, f).group_by(b, S.c.name, t.c.kind)
+    stmt = apply_filters(stmt, t, f).group_by(b, S.c.name, t.c.kind)
     stmt = stmt.order_by(b, S.c.name.nulls_last(), t.c.kind)  # runtime events without a source last
     return _run(conn, stmt, f, ts=(), buckets=("ts",))
 
@@ -237,7 +239,7 @@ def _per_frame(f: Filters) -> Any:
         t.c.run_id, t.c.source_id, t.c.frame_index, t.c.ts, t.c.stage, t.c.label,
         func.count().label("count"),
     ).group_by(t.c.run_id, t.c.source_id, t.c.frame_index, t.c.ts, t.c.stage, t.c.label)
-    return _where(stmt, t, f).subquery("per_frame")
+    return apply_filters(stmt, t, f).subquery("per_frame")
 
 
 def _count_rows(conn: Connection, f: Filters) -> pd.DataFrame:

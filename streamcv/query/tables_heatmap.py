@@ -31,7 +31,14 @@ from sqlalchemy import Connection, func, select
 from streamcv.heatmap.grid import HeatWindow
 from streamcv.heatmap.hotspots import find_hotspots
 from streamcv.heatmap.store import merged, read_windows
-from streamcv.query.tables import Filters, TableSpec, bucket, register_table, to_frame
+from streamcv.query.tables import (
+    Filters,
+    TableSpec,
+    apply_filters,
+    bucket,
+    register_table,
+    to_frame,
+)
 from streamcv.store import schema
 from streamcv.store.schema_heatmap import heatmap_windows
 
@@ -45,18 +52,7 @@ HOTSPOT_COLUMNS = ["source", "stage", "since", "until", "rank", "x", "y", "x1", 
 
 
 def _where(stmt: Any, f: Filters) -> Any:
-    c = _T.c
-    if f.source_id is not None:
-        stmt = stmt.where(c.source_id == f.source_id)
-    if f.since is not None:
-        stmt = stmt.where(c.ts >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(c.ts < f.until)
-    if f.run is not None:
-        stmt = stmt.where(c.run_id == f.run)
-    if f.stage is not None:
-        stmt = stmt.where(c.stage == f.stage)
-    return stmt
+    return apply_filters(stmt, _T, f)
 
 
 def heatmap_rows(conn: Connection, f: Filters) -> pd.DataFrame:

@@ -32,7 +32,14 @@ import pandas as pd
 from sqlalchemy import Connection, Float, Integer, cast, func, select
 from sqlalchemy import case as sql_case
 
-from streamcv.query.tables import Filters, TableSpec, bucket, register_table, to_frame
+from streamcv.query.tables import (
+    Filters,
+    TableSpec,
+    apply_filters,
+    bucket,
+    register_table,
+    to_frame,
+)
 from streamcv.store import schema
 
 __all__ = ["OCCUPANCY_PREFIX"]
@@ -44,19 +51,7 @@ OCCUPANCY_PREFIX = "occupancy:"
 _FILTERS = frozenset({"source", "since", "until", "run", "stage"})
 
 
-def _where(stmt: Any, t: Any, f: Filters) -> Any:
-    c = t.c
-    if f.source_id is not None:
-        stmt = stmt.where(c.source_id == f.source_id)
-    if f.since is not None:
-        stmt = stmt.where(c.ts >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(c.ts < f.until)
-    if f.run is not None:
-        stmt = stmt.where(c.run_id == f.run)
-    if f.stage is not None:
-        stmt = stmt.where(c.stage == f.stage)
-    return stmt
+_where = apply_filters
 
 
 def _run(conn: Connection, stmt: Any, f: Filters, **kw: Any) -> pd.DataFrame:

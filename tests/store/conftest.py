@@ -8,7 +8,6 @@ silently skip them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,6 @@ import numpy as np
 import pytest
 
 from streamcv.store import ResultStore
-from streamcv.store.testing import PG_URL_ENV, temporary_pg_schema
 from streamcv.types import Detections, Event, Frame, FrameResult, StageOutput
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,20 +25,10 @@ LABELS = ("person", "car")
 MakeResult = Callable[..., FrameResult]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    """URL of an empty database: a SQLite file, or a fresh schema on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/results.db"
-        return
-    admin = os.environ.get(PG_URL_ENV)
-    if not admin:
-        msg = f"{PG_URL_ENV} is not set (start a server with .ci/pg_start.sh and export it)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{msg}; CI is set, so PostgreSQL tests must not be skipped")
-        pytest.skip(msg)
-    with temporary_pg_schema(admin) as url:
-        yield url
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """An empty database on SQLite or PostgreSQL (``any_db_url`` in tests/conftest.py)."""
+    return any_db_url
 
 
 @pytest.fixture
