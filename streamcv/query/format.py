@@ -19,8 +19,6 @@ Example:
 
 from __future__ import annotations
 
-from streamcv.errors import QueryError
-
 import csv
 import io
 import json
@@ -31,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from streamcv.errors import QueryError
 
 __all__ = ["Format", "render"]
 

@@ -13,10 +13,10 @@ Example:
 
 from __future__ import annotations
 
-from streamcv.errors import QueryError
-
 import re
 from datetime import UTC, date, datetime, timedelta
+
+from streamcv.errors import QueryError
 
 __all__ = ["parse_time", "parse_interval", "as_utc"]
 

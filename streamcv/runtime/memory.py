@@ -22,10 +22,20 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 def tune_malloc(*, mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20) -> str:
     """Tune glibc malloc for frame buffers (no-op elsewhere or with ``STREAMCV_MALLOPT=0``).
 
+    ``STREAMCV_MALLOC_MMAP_MB`` / ``STREAMCV_MALLOC_TRIM_MB`` override the two thresholds (the
+    daemon uses a lower trim threshold so that its RSS stays flat over months).
+
     Returns a one-line description of what was done.
     """
     if os.environ.get("STREAMCV_MALLOPT", "1") == "0":
         return "mallopt: disabled by STREAMCV_MALLOPT=0"
+    for env, name in (("STREAMCV_MALLOC_MMAP_MB", "mmap"), ("STREAMCV_MALLOC_TRIM_MB", "trim")):
+        value = os.environ.get(env)
+        if value and value.isdigit():
+            if name == "mmap":
+                mmap_threshold = int(value) << 20
+            else:
+                trim_threshold = int(value) << 20
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name or "libc.so.6")

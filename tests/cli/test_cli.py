@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from media import shared_data
+
 from streamcv.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

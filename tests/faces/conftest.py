@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from media import shared_data
+
 from streamcv.stages import build_stage
 
 

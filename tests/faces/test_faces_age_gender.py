@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from facekit import read_rgb
+
 from streamcv.faces.age_gender import AGE_CLASS_AGES, AgeGenderModel, AgeGenderSpec, load_spec
 from streamcv.models.registry import check_file, get_model, resolve_weights
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from facekit import read_rgb
+
 from streamcv.faces.align import (
     DLIB5_TEMPLATE,
     LandmarkScheme,

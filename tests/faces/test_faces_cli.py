@@ -11,14 +11,14 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-
 from facekit import T0, paste, read_rgb
+
+import streamcv.query.tables_demographics  # noqa: F401  (registers the table)
 from streamcv.app import run_job
 from streamcv.cli import main
 from streamcv.config.models import load_pipeline
 from streamcv.faces.evaluate import load_labels, predictions_from_json, score
 from streamcv.faces.tracks import Visitor
-import streamcv.query.tables_demographics  # noqa: F401  (registers the table)
 from streamcv.query import query
 from streamcv.sinks.base import MemorySink
 from streamcv.sources import source_config_from_spec

@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from facekit import read_rgb
+
 from streamcv.errors import WeightsNotFoundError
 from streamcv.faces.align import LandmarkScheme
 from streamcv.faces.detect import DlibHogDetector, YuNetDetector

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-import streamcv.sinks.annotate
 from facekit import read_rgb
 from media import shared_data
+
+import streamcv.sinks.annotate
 from streamcv.cli import build_parser, main
 from streamcv.sinks.base import RuntimeEvent
 

@@ -8,9 +8,9 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from facekit import paste, read_rgb, still_frame, video_frame
 from pydantic import ValidationError
 
-from facekit import paste, read_rgb, still_frame, video_frame
 from streamcv.errors import StageError
 from streamcv.stages import build_stage
 from streamcv.types import Detections, FrameResult, StageOutput
