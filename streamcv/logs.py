@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 __all__ = ["configure_logging", "JsonFormatter"]
 
 
+#: Attributes every LogRecord has; anything else came in through ``extra=`` and is logged too.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line; fields passed with ``extra={...}`` (source, state, ...) are
+    included as top-level keys."""
+
     def format(self, record: logging.LogRecord) -> str:
         doc = {
             "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
@@ -19,6 +26,10 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "thread": record.threadName,
         }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in doc:
+                doc[key] = value if isinstance(value, (str, int, float, bool, type(None))) \
+                    else str(value)
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return json.dumps(doc)

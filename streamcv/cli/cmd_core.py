@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ from streamcv.sources import source_config_from_spec
 from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
 from streamcv.store import RunKind
 from streamcv.types import FrameResult
+
+log = logging.getLogger(__name__)
 
 __all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate"]
 
@@ -100,7 +103,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         raise ConfigError("no sources configured", key="sources", file=args.config)
     from streamcv.daemon import DaemonSettings
+    from streamcv.runtime.memory import tune_malloc
 
+    # A daemon runs for months: keep freed frame memory for reuse (high mmap threshold) but give
+    # back anything beyond 32 MiB, so RSS stays flat instead of settling 256 MiB higher.
+    log.debug(tune_malloc(trim_threshold=32 << 20))
     job = run_job(kind=RunKind.DAEMON, source_configs=cfg.sources, pipeline=pipeline,
                   db=_db_url(args, cfg), runtime=cfg.runtime, database=cfg.database,
                   idempotent=False, handle_signals=True, app_config=cfg,

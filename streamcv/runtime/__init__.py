@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from streamcv.runtime.chain import StageChain
-from streamcv.runtime.hub import FrameHub
 from streamcv.runtime.device import resolve_device
+from streamcv.runtime.hub import FrameHub
 from streamcv.runtime.measure import run_frames_only
 from streamcv.runtime.runner import Runner, RunSummary
 

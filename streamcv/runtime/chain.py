@@ -47,6 +47,10 @@ class StageChain:
     def __init__(self, stages: Sequence[Stage[Any]], *, name: str = "custom") -> None:
         self.stages = list(stages)
         self.name = name
+        for i, stage in enumerate(self.stages):  # a stage that reads an earlier one checks it
+            check = getattr(stage, "check_upstream", None)
+            if callable(check):
+                check([s.name for s in self.stages[:i]])
         self.timing = {s.name: StageTiming() for s in self.stages}
 
     @classmethod

@@ -55,13 +55,46 @@ class FrameHub:
     """
 
     def __init__(
-        self, source_ids: Iterable[str], *, policies: dict[str, BufferPolicy], maxsize: int
+        self,
+        source_ids: Iterable[str],
+        *,
+        policies: dict[str, BufferPolicy],
+        maxsize: int,
+        sizes: dict[str, int] | None = None,
     ) -> None:
         self._cond = threading.Condition()
-        self._lanes = {sid: _Lane(policies[sid], maxsize) for sid in source_ids}
+        sizes = sizes or {}
+        self._lanes = {sid: _Lane(policies[sid], sizes.get(sid, maxsize)) for sid in source_ids}
         self._order = list(self._lanes)
         self._rr = 0
         self._closed = False
+
+    def add_source(self, source_id: str, *, policy: BufferPolicy, maxsize: int) -> None:
+        """Add a lane for a source started while running (a config reload)."""
+        with self._cond:
+            if source_id in self._lanes:
+                raise ValueError(f"source {source_id!r} already has a queue")
+            self._lanes[source_id] = _Lane(policy, maxsize)
+            self._order.append(source_id)
+            self._cond.notify_all()
+
+    def remove_source(self, source_id: str) -> None:
+        """Forget a source's lane (after its end marker was taken); queued frames are dropped."""
+        with self._cond:
+            if self._lanes.pop(source_id, None) is not None:
+                self._order.remove(source_id)
+                self._rr = 0
+            self._cond.notify_all()
+
+    @property
+    def source_ids(self) -> list[str]:
+        with self._cond:
+            return list(self._order)
+
+    def put_count(self, source_id: str) -> int:
+        """Frames ever queued for ``source_id`` (frames in)."""
+        lane = self._lanes.get(source_id)
+        return lane.put_count if lane is not None else 0
 
     def put(self, source_id: str, frame: Frame) -> bool:
         """Queue a frame; returns False when the hub is closed (the reader should stop)."""
@@ -86,6 +119,11 @@ class FrameHub:
             self._lanes[source_id].items.append(SourceEnd(source_id, error))
             self._cond.notify_all()
 
+    def wake(self) -> None:
+        """Wake a ``take_batch`` waiting for frames (the caller has other work for the loop)."""
+        with self._cond:
+            self._cond.notify_all()
+
     def close(self) -> None:
         """Stop accepting frames; blocked readers return at once. Queued items remain."""
         with self._cond:
@@ -108,10 +146,12 @@ class FrameHub:
             return all(lane.ended and not lane.items for lane in self._lanes.values())
 
     def depth(self, source_id: str) -> int:
-        return len(self._lanes[source_id].items)
+        lane = self._lanes.get(source_id)
+        return len(lane.items) if lane is not None else 0
 
     def dropped(self, source_id: str) -> int:
-        return self._lanes[source_id].dropped
+        lane = self._lanes.get(source_id)
+        return lane.dropped if lane is not None else 0
 
     def _pop_round_robin(self, batch: Batch, max_batch: int) -> None:
         n = len(self._order)

@@ -17,7 +17,10 @@ from streamcv.sinks.base import RuntimeEvent, Sink
 from streamcv.sources.base import Source
 from streamcv.types import FrameResult
 
-__all__ = ["Runner", "RunSummary", "SourceSummary"]
+__all__ = ["Runner", "RunSummary", "SourceSummary", "BatchObserver"]
+
+#: Called after each batch with its results and each stage's seconds on it (metrics).
+BatchObserver = Callable[[Sequence[FrameResult], dict[str, float]], None]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,10 @@ class Runner:
     a signal handler) stops the readers, processes what is already queued, and flushes the sinks;
     a second ``stop()`` discards the queued frames.
 
+    Sources can be added and removed while running (:meth:`add_source`, :meth:`remove_source`:
+    a config reload); the others are not touched. With ``keep_alive`` the loop runs until
+    ``stop()`` even when no source is left (a daemon). ``observers`` see every batch (metrics).
+
     Example:
         >>> from streamcv.sources import build_source
         >>> from streamcv.sinks.base import MemorySink
@@ -84,12 +91,16 @@ class Runner:
         config: RuntimeConfig | None = None,
         *,
         on_results: Callable[[Sequence[FrameResult]], None] | None = None,
+        observers: Sequence[BatchObserver] = (),
+        keep_alive: bool = False,
     ) -> None:
         self.sources = list(sources)
         self.chain = chain
         self.sinks = list(sinks)
         self.config = config or RuntimeConfig()
         self.on_results = on_results
+        self.observers = list(observers)
+        self.keep_alive = keep_alive
         self._stop_requests = 0
         self._live = {s.source_id: s.live for s in self.sources}
         self._last_wallclock: dict[str, datetime] = {}
@@ -97,17 +108,105 @@ class Runner:
             [s.source_id for s in self.sources],
             policies={s.source_id: s.policy for s in self.sources},
             maxsize=self.config.queue_size,
+            sizes={s.source_id: self._queue_size(s) for s in self.sources},
         )
         self.summary = RunSummary(
             {s.source_id: SourceSummary(s.source_id, s.kind, s.describe()) for s in self.sources}
         )
+        self._readers: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._removing: set[str] = set()
+        self._ended: set[str] = set()
+        self._to_forget: set[str] = set()
+        self._replacements: dict[str, Source] = {}
+        self._running = False
+        self._stopped = threading.Event()
+        #: ``time.monotonic()`` of the last turn of the processing loop (liveness for /healthz).
+        self.last_tick = time.monotonic()
+
+    def _queue_size(self, src: Source) -> int:
+        return self.config.live_queue_size if src.live else self.config.queue_size
+
+    # sources while running -------------------------------------------------------------------
+    def source(self, source_id: str) -> Source | None:
+        with self._lock:
+            return next((s for s in self.sources if s.source_id == source_id), None)
+
+    def add_source(self, src: Source) -> None:
+        """Start reading ``src`` now (or as soon as a removed source of the same id is gone)."""
+        with self._lock:
+            sid = src.source_id
+            if sid in self._removing:
+                self._replacements[sid] = src
+                return
+            if any(s.source_id == sid for s in self.sources):
+                raise ValueError(f"source {sid!r} is already running")
+            self._start_source(src)
+
+    def _start_source(self, src: Source) -> None:
+        sid = src.source_id
+        self.hub.add_source(sid, policy=src.policy, maxsize=self._queue_size(src))
+        self.sources.append(src)
+        self._live[sid] = src.live
+        self.summary.sources[sid] = SourceSummary(sid, src.kind, src.describe())
+        if self._running:
+            self._spawn(src)
+
+    def remove_source(self, source_id: str) -> bool:
+        """Stop reading ``source_id``; its queued frames are still processed. False if unknown."""
+        with self._lock:
+            src = next((s for s in self.sources if s.source_id == source_id), None)
+            if src is None or source_id in self._removing:
+                return False
+            self._removing.add(source_id)
+            ended = source_id in self._ended
+        src.stop()
+        if ended:  # its end was processed already (a file that finished): the loop forgets it
+            with self._lock:
+                self._to_forget.add(source_id)
+            self.hub.wake()
+        return True
+
+    def _spawn(self, src: Source) -> None:
+        t = threading.Thread(target=self._read, args=(src,), name=f"reader-{src.source_id}",
+                             daemon=True)
+        self._readers[src.source_id] = t
+        t.start()
+
+    def _forget(self, source_id: str) -> None:
+        """After a removed source's end marker: drop it, start its replacement if any."""
+        with self._lock:
+            if source_id not in self._removing:
+                return
+            self._removing.discard(source_id)
+            self._ended.discard(source_id)
+            src = next((s for s in self.sources if s.source_id == source_id), None)
+            if src is not None:
+                self.summary.sources[source_id].state = str(src.state)
+                self.sources.remove(src)
+            self.hub.remove_source(source_id)
+            self._readers.pop(source_id, None)
+            self._live.pop(source_id, None)
+            self._last_wallclock.pop(source_id, None)
+        for stage in self.chain.stages:  # per-source state (background models, tracks) goes
+            try:
+                stage.reset(source_id)
+            except Exception:
+                log.exception("stage %s: reset(%s) failed", stage.name, source_id)
+        with self._lock:
+            replacement = self._replacements.pop(source_id, None)
+            if replacement is not None:
+                self._start_source(replacement)
 
     # control -------------------------------------------------------------------------------
     def stop(self) -> None:
         """Request a graceful stop (drain and flush); a second call also drops queued frames."""
         self._stop_requests += 1
         self.summary.interrupted = True
-        for src in self.sources:
+        self._stopped.set()
+        with self._lock:
+            sources = list(self.sources)
+        for src in sources:
             src.stop()
         self.hub.close()
         if self._stop_requests > 1:
@@ -153,14 +252,18 @@ class Runner:
     def run(self) -> RunSummary:
         t0 = time.perf_counter()
         self.chain.setup(self.config.device)
-        readers = [threading.Thread(target=self._read, args=(s,), name=f"reader-{s.source_id}",
-                                    daemon=True) for s in self.sources]
         try:
-            for t in readers:
-                t.start()
+            with self._lock:
+                self._running = True
+                for src in self.sources:
+                    self._spawn(src)
             self._loop()
         finally:
-            for src in self.sources:
+            with self._lock:
+                self._running = False
+                sources = list(self.sources)
+                readers = list(self._readers.values())
+            for src in sources:
                 src.stop()
             self.hub.close()
             for t in readers:
@@ -168,7 +271,7 @@ class Runner:
             self.chain.close()
             self.summary.seconds = time.perf_counter() - t0
             self.summary.stage_seconds = {k: v.seconds for k, v in self.chain.timing.items()}
-            for src in self.sources:
+            for src in sources:
                 s = self.summary.sources[src.source_id]
                 s.state, s.dropped = str(src.state), self.hub.dropped(src.source_id)
             self._close_sinks()
@@ -185,9 +288,20 @@ class Runner:
         if errors:
             raise errors[0]
 
+    def _done(self) -> bool:
+        if self.keep_alive and not self._stopped.is_set():
+            return False
+        return self.hub.all_ended()
+
     def _loop(self) -> None:
         cfg = self.config
-        while not self.hub.all_ended():
+        while not self._done():
+            self.last_tick = time.monotonic()
+            if self._to_forget:
+                with self._lock:
+                    forget, self._to_forget = self._to_forget, set()
+                for sid in forget:
+                    self._forget(sid)
             batch = self.hub.take_batch(cfg.max_batch, cfg.max_wait_ms / 1000.0)
             if batch.frames:
                 results = self.chain.process(batch.frames)
@@ -199,8 +313,18 @@ class Runner:
                     sink.write(results)
                 if self.on_results is not None:
                     self.on_results(results)
+                if self.observers:
+                    per_stage = {k: v.last_seconds for k, v in self.chain.timing.items()}
+                    for obs in self.observers:
+                        try:
+                            obs(results, per_stage)
+                        except Exception:
+                            log.exception("batch observer failed")
             for end in batch.ends:
                 self._finish_source(end.source_id, end.error)
+                with self._lock:
+                    self._ended.add(end.source_id)
+                self._forget(end.source_id)
 
     def _event_time(self, source_id: str) -> datetime:
         """Media time for recorded sources (a replay run twice gives identical event rows)."""

@@ -86,7 +86,10 @@ class Source(ABC):
         self.state_reason = ""
         self._stop = threading.Event()
         self._info: SourceInfo | None = None
+        self._state_lock = threading.Lock()
         self.on_event: Callable[[str, str], None] | None = None
+        #: Called as ``on_state(old, new, reason)`` after every state change (any thread).
+        self.on_state: Callable[[SourceState, SourceState, str], None] | None = None
 
     def report(self, kind: str, message: str) -> None:
         """Publish a non-fatal source event (skipped file, reconnect, ...) to the runtime."""
@@ -95,14 +98,29 @@ class Source(ABC):
             self.on_event(kind, message)
 
     # lifecycle -----------------------------------------------------------------------------
-    def transition(self, new: SourceState, reason: str = "") -> None:
-        if new == self.state:
-            return
-        if new not in _ALLOWED[self.state]:
-            raise RuntimeError(f"source {self.source_id}: illegal transition {self.state} -> {new}")
-        log.debug("source %s: %s -> %s %s", self.source_id, self.state, new, reason)
-        self.state = new
-        self.state_reason = reason
+    def transition(
+        self, new: SourceState, reason: str = "", *, only_from: SourceState | None = None
+    ) -> bool:
+        """Move to ``new`` (thread-safe); with ``only_from``, only if the state is that one.
+
+        Returns:
+            True when the state changed.
+        """
+        with self._state_lock:
+            old = self.state
+            if new == old or (only_from is not None and old != only_from):
+                return False
+            if new not in _ALLOWED[old]:
+                raise RuntimeError(f"source {self.source_id}: illegal transition {old} -> {new}")
+            log.debug("source %s: %s -> %s %s", self.source_id, old, new, reason)
+            self.state = new
+            self.state_reason = reason
+        if self.on_state is not None:
+            try:
+                self.on_state(old, new, reason)
+            except Exception:
+                log.exception("source %s: state listener failed", self.source_id)
+        return True
 
     def frames(self) -> Iterator[Frame]:
         """Open the source and yield frames until end of stream, error or ``stop()``."""

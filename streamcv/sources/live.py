@@ -2,11 +2,15 @@
 
 Both drop the oldest buffered frame when the pipeline falls behind, so work is always done on
 fresh frames. Their wall clock is the arrival time; ``pts`` stays the stream's own timestamp.
-Reconnection and health tracking are layered on top by the daemon.
+One source object is one connection: it ends (end of stream) or raises (refused, timeout) when
+the connection is lost. Reconnection with back-off, the stall watchdog and health tracking are
+layered on top by :mod:`streamcv.sources.reconnect` (configured by ``reconnect`` and
+``stall_timeout_s`` here), which the runtime applies to every live source.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time as _time
 from collections.abc import Iterator
@@ -23,11 +27,14 @@ from pydantic import Field
 from streamcv.errors import SourceNotFoundError, SourceOpenError, SourceTimeoutError
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo
 from streamcv.sources.file import SamplingMixin
+from streamcv.sources.reconnect import ReconnectConfig
 from streamcv.sources.registry import register_source
 from streamcv.sources.sampling import Sampler
 from streamcv.types import Frame
 
 __all__ = ["RtspSourceConfig", "RtspSource", "WebcamSourceConfig", "WebcamSource", "redact_url"]
+
+log = logging.getLogger(__name__)
 
 _US = Fraction(1, 1_000_000)
 
@@ -55,7 +62,18 @@ class RtspSourceConfig(SamplingMixin):
                      description="Stream URL (credentials are never logged or stored).")
     transport: Literal["tcp", "udp"] = Field("tcp", description="RTSP transport.")
     open_timeout_s: float = Field(10.0, gt=0, description="Give up opening after this long.")
-    read_timeout_s: float = Field(5.0, gt=0, description="A frozen stream errors after this long.")
+    read_timeout_s: float = Field(
+        5.0, gt=0, description="A frozen stream errors after this long (FFmpeg takes about "
+        "twice the value); the daemon then reconnects."
+    )
+    stall_timeout_s: float = Field(
+        3.0, gt=0, description="No frame for this long marks the source 'stalled' in its health "
+        "(the watchdog); packets without a decodable frame for twice this long reconnect."
+    )
+    reconnect: ReconnectConfig = Field(
+        default_factory=ReconnectConfig,  # type: ignore[arg-type]
+        description="Reconnection with exponential back-off and jitter (live sources).",
+    )
 
 
 @register_source("rtsp", RtspSourceConfig)
@@ -68,6 +86,7 @@ class RtspSource(Source):
         super().__init__(config.id)
         self.config = config
         self._container: Any = None
+        self.decode_errors = 0
 
     def describe(self) -> str:
         return redact_url(self.config.url)
@@ -104,19 +123,34 @@ class RtspSource(Source):
         first_pts: int | None = None
         t_first = 0.0  # media time of the first frame with a pts (PyAV's first RTSP frame has none)
         index = 0
+        last_frame = _time.monotonic()
+        no_frame_limit = 2 * self.config.stall_timeout_s
         try:
-            for fr in self._container.decode(self._stream):
-                now = datetime.now(UTC)
-                if fr.pts is not None and first_pts is None:
-                    first_pts, t_first = fr.pts, index / rate if rate else 0.0
-                if fr.pts is not None and first_pts is not None:
-                    t = t_first + float((fr.pts - first_pts) * tb)
-                else:
-                    t = index / rate if rate else 0.0
-                if sampler.take(index, t):
-                    yield Frame(self.source_id, index, fr.pts, tb, t, now,
-                                fr.to_ndarray(format="rgb24"))
-                index += 1
+            for packet in self._container.demux(self._stream):
+                try:
+                    decoded = packet.decode()
+                except (av.error.InvalidDataError, av.error.PatchWelcomeError,
+                        av.error.UndefinedError) as exc:
+                    self.decode_errors += 1
+                    log.debug("source %s: decode error: %s", self.source_id, exc)
+                    decoded = []
+                for fr in decoded:
+                    now = datetime.now(UTC)
+                    if fr.pts is not None and first_pts is None:
+                        first_pts, t_first = fr.pts, index / rate if rate else 0.0
+                    if fr.pts is not None and first_pts is not None:
+                        t = t_first + float((fr.pts - first_pts) * tb)
+                    else:
+                        t = index / rate if rate else 0.0
+                    if sampler.take(index, t):
+                        yield Frame(self.source_id, index, fr.pts, tb, t, now,
+                                    fr.to_ndarray(format="rgb24"))
+                    index += 1
+                    last_frame = _time.monotonic()
+                if _time.monotonic() - last_frame > no_frame_limit:
+                    raise SourceTimeoutError(
+                        f"{self.describe()}: packets but no decodable frame for "
+                        f"{no_frame_limit:g} s ({self.decode_errors} decode errors)")
         except av.error.FFmpegError as exc:
             raise _live_error(self.describe(), exc) from exc
 
@@ -151,7 +185,14 @@ class WebcamSourceConfig(SamplingMixin):
     device: int | str = Field(0, description="Device index (0 = /dev/video0) or device path/URL.")
     width: int | None = Field(None, ge=16, description="Requested capture width.")
     height: int | None = Field(None, ge=16, description="Requested capture height.")
-    read_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(5.0, gt=0, description="A stuck read errors after this long.")
+    stall_timeout_s: float = Field(
+        3.0, gt=0, description="No frame for this long marks the camera 'stalled' (watchdog)."
+    )
+    reconnect: ReconnectConfig = Field(
+        default_factory=ReconnectConfig,  # type: ignore[arg-type]
+        description="Reconnection after an unplug (a device missing at start is an error).",
+    )
 
 
 @register_source("webcam", WebcamSourceConfig)

@@ -4,9 +4,19 @@
 (a full queue blocks the caller: backpressure for replays). One writer thread batches rows
 (``batch_size`` rows or ``flush_interval_s`` seconds) and inserts them with
 ``INSERT ... ON CONFLICT DO NOTHING`` in one transaction per batch, so writing the same frames
-twice into one run adds nothing. A failed batch is logged, kept, and raised as
+twice into one run adds nothing.
+
+Without a spool, a failed batch is logged, kept, and raised as
 :class:`~streamcv.errors.StoreError` from the next ``submit``/``flush``/``close``; the writer
 then discards further rows instead of writing a run with holes.
+
+With a :class:`~streamcv.store.spool.Spool` (the daemon), losing the database is not an error:
+a batch that fails because the database is unreachable goes to the spool, and so does every
+later batch until the spool has been replayed, in order, into the database (retried every
+``retry_s`` seconds, backing off to ``retry_max_s``). A batch the database *refuses* (a bug, a
+schema problem) is set aside in the spool's ``rejected.jsonl`` and the run goes on. Besides
+result rows the spool carries source registrations, rows of other tables (health), run
+completions and any kind a caller registers a handler for (alert changes).
 """
 
 from __future__ import annotations
@@ -16,29 +26,51 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Table
+
 from streamcv.errors import StoreError
 from streamcv.store.db import dialect_insert, first_line
+from streamcv.store.outage import SpoolReplayer, is_outage
 from streamcv.store.rows import Row, event_row, result_rows
-from streamcv.store.schema import RESULT_TABLES
+from streamcv.store.schema import RESULT_TABLES, metadata
+from streamcv.store.spool import Spool
 from streamcv.types import FrameResult
 
 if TYPE_CHECKING:
     from streamcv.store.db import ResultStore
 
-__all__ = ["StoreWriter"]
+__all__ = ["StoreWriter", "is_outage", "SpoolHandler"]
+
+#: Replays one spooled record of a custom kind (raise to retry later or to reject it).
+SpoolHandler = Callable[[dict[str, Any]], None]
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.1
+_REPLAY_BUDGET_S = 0.5  # longest replay step before new input is looked at again
+_CLOSE_REPLAY_S = 10.0  # at close, keep replaying this long; the rest waits for the next run
 
 
 @dataclass(eq=False)
 class _Flush:
     done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class _Source:
+    name: str
+    kind: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class _Custom:
+    record: dict[str, Any]
 
 
 _STOP = object()
@@ -76,6 +108,10 @@ class StoreWriter:
         batch_size: int = 500,
         flush_interval_s: float = 0.5,
         max_queue: int = 64,
+        spool: Spool | None = None,
+        handlers: Mapping[str, SpoolHandler] | None = None,
+        retry_s: float = 1.0,
+        retry_max_s: float = 10.0,
     ) -> None:
         if batch_size < 1 or max_queue < 1 or flush_interval_s < 0:
             raise ValueError(
@@ -92,12 +128,11 @@ class StoreWriter:
         self._close_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._stats = {t.name: 0 for t in RESULT_TABLES}
-        # RETURNING lists only the rows inserted (not the ignored duplicates): exact stats on
-        # both dialects, and SQLAlchemy batches it into multi-row VALUES ("insertmanyvalues").
-        self._inserts = {
-            t.name: dialect_insert(store.dialect, t).on_conflict_do_nothing().returning(t.c.run_id)
-            for t in RESULT_TABLES
-        }
+        self._inserts: dict[str, Any] = {}
+        self.spool = spool
+        self.handlers: dict[str, SpoolHandler] = dict(handlers or {})
+        self._replayer = None if spool is None else SpoolReplayer(
+            spool, apply=self._apply, url=store.url, retry_s=retry_s, retry_max_s=retry_max_s)
         self._thread = threading.Thread(
             target=self._run, name=f"streamcv-store-writer-run{self._run_id}", daemon=True
         )
@@ -119,6 +154,21 @@ class StoreWriter:
     def error(self) -> StoreError | None:
         """The error that stopped the writer, if any."""
         return self._error
+
+    @property
+    def database_up(self) -> bool:
+        """False from a failed write (database unreachable) until a write succeeds again."""
+        return self._replayer is None or self._replayer.database_up
+
+    @property
+    def backlog(self) -> int:
+        """Spooled records waiting to be replayed (0 without a spool)."""
+        return self._replayer.backlog if self._replayer is not None else 0
+
+    @property
+    def outages(self) -> int:
+        """Times the database became unreachable."""
+        return self._replayer.outages if self._replayer is not None else 0
 
     def submit(self, result: FrameResult) -> None:
         """Queue a frame's rows (blocks while the queue is full).
@@ -153,8 +203,30 @@ class StoreWriter:
         )
         self._put({"events": [row]})
 
+    def submit_rows(self, table: str, rows: Sequence[Row]) -> None:
+        """Queue rows of another table of the store's schema (with ``run_id`` and ``source_id``
+        columns; each row names its source by ``source``, like result rows). The table needs a
+        unique key so that a replay adds nothing twice."""
+        self._check_open()
+        if table not in metadata.tables:
+            raise StoreError(f"no table {table!r} in the results schema")
+        self._put({table: [dict(r) for r in rows]})
+
+    def submit_source(self, name: str, *, kind: str, uri: str) -> None:
+        """Register a source (kind and URI) in order with the rows, surviving an outage."""
+        self._check_open()
+        self._put(_Source(name, kind, uri))
+
+    def submit_record(self, record: dict[str, Any]) -> None:
+        """Queue a record of a custom ``kind`` for the handler registered under that kind;
+        with a spool it is replayed in order after an outage."""
+        self._check_open()
+        if record.get("kind") not in self.handlers:
+            raise StoreError(f"no handler for spool records of kind {record.get('kind')!r}")
+        self._put(_Custom(record))
+
     def flush(self) -> None:
-        """Block until everything submitted so far is committed.
+        """Block until everything submitted so far is committed (or spooled).
 
         Raises:
             StoreError: a batch failed (now or earlier), or the writer is closed.
@@ -165,6 +237,14 @@ class StoreWriter:
         while not marker.done.wait(_POLL_S):
             self._check_thread()
         self._raise_if_failed()
+
+    def wait_replayed(self, timeout: float) -> bool:
+        """Wait until the spool is empty (everything in the database); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.backlog and time.monotonic() < deadline:
+            self._check_thread()
+            time.sleep(_POLL_S)
+        return self.backlog == 0
 
     def close(self) -> None:
         """Flush, stop the thread and wait for it. Idempotent.
@@ -216,15 +296,23 @@ class StoreWriter:
                 continue
 
     # writer thread ---------------------------------------------------------------------------
+    def _timeout(self, n_pending: int, deadline: float) -> float | None:
+        waits = []
+        if n_pending:
+            waits.append(deadline - time.monotonic())
+        replay = self._replayer.wait() if self._replayer is not None else None
+        if replay is not None:
+            waits.append(replay)
+        return None if not waits else max(0.0, min(waits))
+
     def _run(self) -> None:
         pending: dict[str, list[Row]] = defaultdict(list)
         n_pending = 0
         deadline = 0.0
         try:
             while True:
-                timeout = None if n_pending == 0 else max(0.0, deadline - time.monotonic())
                 try:
-                    item = self._queue.get(timeout=timeout)
+                    item = self._queue.get(timeout=self._timeout(n_pending, deadline))
                 except queue.Empty:
                     item = None
                 if isinstance(item, dict):
@@ -233,13 +321,25 @@ class StoreWriter:
                     for table, rows in item.items():
                         pending[table].extend(rows)
                         n_pending += len(rows)
-                    if n_pending < self._batch_size:
-                        continue
-                self._write(pending)
-                pending, n_pending = defaultdict(list), 0
+                    if n_pending >= self._batch_size:
+                        self._write(pending)
+                        pending, n_pending = defaultdict(list), 0
+                elif item is None:
+                    if n_pending and time.monotonic() >= deadline:
+                        self._write(pending)
+                        pending, n_pending = defaultdict(list), 0
+                else:
+                    self._write(pending)
+                    pending, n_pending = defaultdict(list), 0
+                    if isinstance(item, (_Source, _Custom)):
+                        self._control(item)
+                if self._replayer is not None:
+                    self._replayer.replay_due(_REPLAY_BUDGET_S)
                 if isinstance(item, _Flush):
                     item.done.set()
                 elif item is _STOP:
+                    if self._replayer is not None:
+                        self._replayer.replay_at_close(_CLOSE_REPLAY_S)
                     return
         except BaseException as exc:  # a bug here must not leave callers blocked or silent
             self._fail(exc)
@@ -257,29 +357,97 @@ class StoreWriter:
     def _write(self, pending: dict[str, list[Row]]) -> None:
         if self._error is not None or not any(pending.values()):
             return  # after a failure, rows are dropped: the error is already on its way up
-        try:
-            self._resolve_sources(pending)
-            written: dict[str, int] = {}
-            with self._store.engine.begin() as conn:
-                for table in RESULT_TABLES:
-                    rows = pending.get(table.name)
-                    if rows:
-                        res = conn.execute(self._inserts[table.name], rows)
-                        written[table.name] = len(res.all())
-        except Exception as exc:
-            self._fail(exc)
-            log.error("%s", self._error, exc_info=exc)
+        tables = {k: v for k, v in pending.items() if v}
+        if self._replayer is None or self.spool is None:
+            try:
+                self._insert(self._run_id, tables)
+            except Exception as exc:
+                self._fail(exc)
+                log.error("%s", self._error, exc_info=exc)
             return
+        record = {"kind": "rows", "run": self._run_id, "tables": tables}
+        if self._replayer.direct:
+            try:
+                self._insert(self._run_id, tables)
+                return
+            except Exception as exc:
+                if not is_outage(exc):
+                    self.spool.reject(record, first_line(exc))
+                    return
+                self._replayer.went_down(exc)
+        self.spool.append(record, rows=sum(len(v) for v in tables.values()))
+
+    def _control(self, item: _Source | _Custom) -> None:
+        if isinstance(item, _Source):
+            record: dict[str, Any] = {"kind": "source", "name": item.name, "type": item.kind,
+                                      "uri": item.uri}
+        else:
+            record = item.record
+        if self._replayer is None or self.spool is None:
+            try:
+                self._apply(record)
+            except Exception as exc:
+                log.error("store writer of run %s: %s record failed: %s", self._run_id,
+                          record.get("kind"), first_line(exc))
+            return
+        if self._replayer.direct:
+            try:
+                self._apply(record)
+                return
+            except Exception as exc:
+                if not is_outage(exc):
+                    self.spool.reject(record, first_line(exc))
+                    return
+                self._replayer.went_down(exc)
+        self.spool.append(record)
+
+    # database ----------------------------------------------------------------------------------
+    def _insert_for(self, name: str) -> Any:
+        stmt = self._inserts.get(name)
+        if stmt is None:
+            t: Table = metadata.tables[name]
+            # RETURNING lists only the rows inserted (not the ignored duplicates): exact stats on
+            # both dialects, and SQLAlchemy batches it into multi-row VALUES.
+            stmt = dialect_insert(self._store.dialect, t).on_conflict_do_nothing().returning(
+                t.c.run_id)
+            self._inserts[name] = stmt
+        return stmt
+
+    def _insert(self, run_id: int, tables: Mapping[str, list[Row]]) -> None:
+        """Insert rows of ``run_id`` in one transaction (rows are copied, not changed)."""
+        copies = {name: [dict(r) for r in rows] for name, rows in tables.items() if rows}
+        self._resolve_sources(run_id, copies)
+        order = [t.name for t in RESULT_TABLES if t.name in copies]
+        order += sorted(set(copies) - set(order))
+        written: dict[str, int] = {}
+        with self._store.engine.begin() as conn:
+            for name in order:
+                res = conn.execute(self._insert_for(name), copies[name])
+                written[name] = len(res.all())
         with self._stats_lock:
             for name, n in written.items():
-                self._stats[name] += n
+                self._stats[name] = self._stats.get(name, 0) + n
 
-    def _resolve_sources(self, pending: dict[str, list[Row]]) -> None:
+    def _apply(self, record: dict[str, Any]) -> None:
+        kind = record.get("kind")
+        if kind == "rows":
+            self._insert(int(record["run"]), record["tables"])
+        elif kind == "source":
+            self._store.ensure_source(record["name"], kind=record["type"], uri=record["uri"])
+        elif kind == "finish_run":
+            self._store.finish_run(int(record["run"]), status=record["status"],
+                                   summary=record["summary"])
+        elif kind in self.handlers:
+            self.handlers[kind](record)
+        else:
+            raise StoreError(f"no handler for spooled records of kind {kind!r}")
+
+    def _resolve_sources(self, run_id: int, pending: dict[str, list[Row]]) -> None:
         ids: dict[str, int] = {}
         for rows in pending.values():
             for row in rows:
                 name = row.pop("source")
-                row["run_id"] = self._run_id
+                row["run_id"] = run_id
                 if name is None:
                     row["source_id"] = None
                     continue
