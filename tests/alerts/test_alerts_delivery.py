@@ -8,8 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from alertkit import HangingServer, Mosquitto, MqttSubscriber, SmtpSink, WebhookReceiver, wait_for
-from conftest import VISITS, _intruder_clip
+from alertkit import (
+    VISITS,
+    HangingServer,
+    Mosquitto,
+    MqttSubscriber,
+    SmtpSink,
+    WebhookReceiver,
+    _intruder_clip,
+    wait_for,
+)
 from sqlalchemy import select
 
 from streamcv.app import replay
