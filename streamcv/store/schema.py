@@ -44,6 +44,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = [
     "UTCDateTime",
+    "BigId",
+    "id_column",
+    "run_fk",
+    "source_fk",
     "JSONType",
     "RunKind",
     "RunStatus",
@@ -95,7 +99,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 #: 64-bit ids on PostgreSQL; SQLite only auto-increments ``INTEGER PRIMARY KEY``.
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
+#: Primary/foreign key type: BIGINT, but INTEGER on SQLite (so it is the rowid alias).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class RunKind(StrEnum):
@@ -127,18 +132,25 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _run_fk() -> Column[int]:
-    return Column("run_id", _BigId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+def id_column() -> Column[int]:
+    """The ``id`` primary key of a table (feature tables use it too)."""
+    return Column("id", BigId, primary_key=True, autoincrement=True)
 
 
-def _source_fk(*, nullable: bool = False) -> Column[int]:
-    return Column("source_id", _BigId, ForeignKey("sources.id"), nullable=nullable)
+def run_fk(*, nullable: bool = False) -> Column[int]:
+    """``run_id`` referencing ``runs.id``; rows go when their run is deleted."""
+    return Column("run_id", BigId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=nullable)
+
+
+def source_fk(*, nullable: bool = False) -> Column[int]:
+    """``source_id`` referencing ``sources.id``."""
+    return Column("source_id", BigId, ForeignKey("sources.id"), nullable=nullable)
 
 
 sources = Table(
     "sources",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
+    id_column(),
     Column("name", String(255), nullable=False, unique=True),
     Column("kind", String(32), nullable=False),
     Column("uri", Text, nullable=False),
@@ -148,7 +160,7 @@ sources = Table(
 runs = Table(
     "runs",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
+    id_column(),
     Column("run_key", String(255), nullable=True, unique=True),
     Column("kind", String(16), nullable=False),
     Column("pipeline", String(255), nullable=False),
@@ -163,8 +175,8 @@ runs = Table(
 frames = Table(
     "frames",
     metadata,
-    _run_fk(),
-    _source_fk(),
+    run_fk(),
+    source_fk(),
     Column("frame_index", BigInteger, nullable=False),
     Column("pts", BigInteger, nullable=True),
     Column("time_base", String(32), nullable=True),
@@ -179,8 +191,8 @@ frames = Table(
 observations = Table(
     "observations",
     metadata,
-    _run_fk(),
-    _source_fk(),
+    run_fk(),
+    source_fk(),
     Column("frame_index", BigInteger, nullable=False),
     Column("ts", UTCDateTime, nullable=False),
     Column("stage", String(64), nullable=False),
@@ -194,8 +206,8 @@ observations = Table(
 detections = Table(
     "detections",
     metadata,
-    _run_fk(),
-    _source_fk(),
+    run_fk(),
+    source_fk(),
     Column("frame_index", BigInteger, nullable=False),
     Column("ts", UTCDateTime, nullable=False),
     Column("stage", String(64), nullable=False),
@@ -216,9 +228,9 @@ detections = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    _run_fk(),
-    _source_fk(nullable=True),
+    id_column(),
+    run_fk(),
+    source_fk(nullable=True),
     Column("frame_index", BigInteger, nullable=True),
     Column("ts", UTCDateTime, nullable=False),
     Column("stage", String(64), nullable=True),

@@ -32,11 +32,18 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from streamcv.store.schema import JSONType, UTCDateTime, metadata
+from streamcv.store.schema import (
+    BigId,
+    JSONType,
+    UTCDateTime,
+    id_column,
+    metadata,
+    run_fk,
+    source_fk,
+)
 
 __all__ = ["AlertState", "DeliveryState", "alerts", "alert_deliveries", "ALERT_TABLES"]
 
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AlertState(StrEnum):
@@ -54,9 +61,9 @@ class DeliveryState(StrEnum):
 alerts = Table(
     "alerts",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    Column("run_id", _BigId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-    Column("source_id", _BigId, ForeignKey("sources.id"), nullable=False),
+    id_column(),
+    run_fk(),
+    source_fk(),
     Column("alert_key", String(40), nullable=False),
     Column("rule", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
@@ -83,8 +90,8 @@ alerts = Table(
 alert_deliveries = Table(
     "alert_deliveries",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    Column("alert_id", _BigId, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    id_column(),
+    Column("alert_id", BigId, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("transition", String(16), nullable=False),
     Column("seq", Integer, nullable=False),

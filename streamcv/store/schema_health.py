@@ -18,10 +18,8 @@ Example:
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Float,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -30,18 +28,17 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from streamcv.store.schema import UTCDateTime, metadata
+from streamcv.store.schema import UTCDateTime, id_column, metadata, run_fk, source_fk
 
 __all__ = ["source_states", "source_gaps", "HEALTH_TABLES"]
 
-_BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 source_states = Table(
     "source_states",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    Column("run_id", _BigId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-    Column("source_id", _BigId, ForeignKey("sources.id"), nullable=False),
+    id_column(),
+    run_fk(),
+    source_fk(),
     Column("ts", UTCDateTime, nullable=False),
     Column("state", String(16), nullable=False),
     Column("previous", String(16), nullable=True),
@@ -54,9 +51,9 @@ source_states = Table(
 source_gaps = Table(
     "source_gaps",
     metadata,
-    Column("id", _BigId, primary_key=True, autoincrement=True),
-    Column("run_id", _BigId, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-    Column("source_id", _BigId, ForeignKey("sources.id"), nullable=False),
+    id_column(),
+    run_fk(),
+    source_fk(),
     Column("ts", UTCDateTime, nullable=False),  # gap start: the last frame before it
     Column("end_ts", UTCDateTime, nullable=False),  # the first frame after it (or the stop)
     Column("duration_s", Float, nullable=False),

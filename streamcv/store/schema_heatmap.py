@@ -17,10 +17,8 @@ Example:
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Float,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -29,21 +27,20 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from streamcv.store.schema import UTCDateTime, metadata
+from streamcv.store.schema import UTCDateTime, id_column, metadata, run_fk, source_fk
 
 __all__ = ["heatmap_windows", "GRID_CODEC", "REFERENCE_CODEC"]
 
 GRID_CODEC = "zlib-f32le"
 REFERENCE_CODEC = "jpeg"
 
-_Id = BigInteger().with_variant(Integer(), "sqlite")
 
 heatmap_windows = Table(
     "heatmap_windows",
     metadata,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("run_id", _Id, ForeignKey("runs.id", ondelete="CASCADE"), nullable=True),
-    Column("source_id", _Id, ForeignKey("sources.id"), nullable=False),
+    id_column(),
+    run_fk(nullable=True),
+    source_fk(),
     Column("stage", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("ts", UTCDateTime, nullable=False),
