@@ -11,6 +11,8 @@ found; MAE per age band):
   A-F           dlib HOG landmarks / YuNet landmarks / YuNet boxes + dlib landmarks, dlib's chip
                 vs ours, black vs edge border, flip, arg-max vs expectation
   G             F plus 8 jittered copies (scale 0.95/1.05, shifts 2 %, rotation 4 deg), each flipped
+  sensitivity   F's chip moved 135 ways (scale, shift, rotation): the spread of MAE and gender
+                accuracy over single variants, their average, and the faces most variants miss
   size N        F's landmarks, scaled, on the photo shrunk so the face is N px wide (how the
                 networks cope with small faces)
   CLI           `streamcv image DIR --pipeline demographics --json` (what users get)
@@ -26,7 +28,6 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -123,6 +124,7 @@ def levers(yunet: Path) -> None:
     run("E  YuNet + our chip (edge border), flip", "yunet", edge, flip=True)
     run("F  YuNet box + dlib landmarks + edge + flip [shipped]", "yunet+dlib", edge, flip=True)
     jitter(labels, images, found["yunet+dlib"], model)
+    sensitivity(labels, images, found["yunet+dlib"], model)
 
     for px in (12, 16, 20, 24, 32, 48):
         p = {}
@@ -140,39 +142,76 @@ def levers(yunet: Path) -> None:
         print(_fmt(f"size {px:2d} px (F on a shrunk photo)", score(labels, p)))
 
 
+def variant_chip(img: np.ndarray, fb: FaceBoxes, size: int,
+                 move: tuple[float, float, float, float]) -> np.ndarray:
+    """The aligned chip of the largest face, scaled by ``move[0]``, shifted by ``move[1:3]``
+    (fractions of the chip) and rotated by ``move[3]`` degrees about the chip centre."""
+    scale, dx, dy, deg = move
+    m = similarity_transform(template_points(fb.scheme, size=size), fb.landmarks[_largest(fb)])
+    a = np.deg2rad(deg)
+    r = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    c = np.array([size / 2, size / 2])
+    t = np.eye(3)
+    t[:2, :2], t[:2, 2] = r, c - r @ c + np.array([dx, dy]) * size
+    m = m @ t
+    s, src = float(np.hypot(m[0, 0], m[1, 0])), img
+    while s >= 2:
+        src, m, s = cv2.pyrDown(src, borderType=cv2.BORDER_REFLECT101), m / 2, s / 2
+    return cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _predict_moves(images: dict[str, np.ndarray], found: dict[str, FaceBoxes],
+                   model: AgeGenderModel, moves: list[tuple[float, float, float, float]],
+                   keys: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Age probabilities, expected ages and male probabilities, one row per move."""
+    probs, ages, male = [], [], []
+    for move in moves:
+        out = model.predict(np.stack([variant_chip(images[k], found[k], 64, move) for k in keys]),
+                            np.stack([variant_chip(images[k], found[k], 32, move) for k in keys]))
+        probs.append(out.age_probs)
+        ages.append(out.age)
+        male.append(out.male)
+    return np.array(probs), np.array(ages), np.array(male)
+
+
 def jitter(labels: dict[str, tuple[int, str]], images: dict[str, np.ndarray],
            found: dict[str, FaceBoxes], model: AgeGenderModel) -> None:
     """G: average over the chip and 8 jittered chips (each with its mirror image)."""
-    moves = [(1.0, (0, 0), 0.0), (0.95, (0, 0), 0.0), (1.05, (0, 0), 0.0),
-             (1.0, (0.02, 0), 0.0), (1.0, (-0.02, 0), 0.0), (1.0, (0, 0.02), 0.0),
-             (1.0, (0, -0.02), 0.0), (1.0, (0, 0), -4.0), (1.0, (0, 0), 4.0)]
-
-    def chip(img: np.ndarray, fb: FaceBoxes, size: int, move: tuple[Any, ...]) -> np.ndarray:
-        scale, (dx, dy), deg = move
-        m = similarity_transform(template_points(fb.scheme, size=size), fb.landmarks[0])
-        a = np.deg2rad(deg)
-        r = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        c = np.array([size / 2, size / 2])
-        t = np.eye(3)
-        t[:2, :2], t[:2, 2] = r, c - r @ c + np.array([dx, dy]) * size
-        m = m @ t
-        s, src = float(np.hypot(m[0, 0], m[1, 0])), img
-        while s >= 2:
-            src, m, s = cv2.pyrDown(src, borderType=cv2.BORDER_REFLECT101), m / 2, s / 2
-        return cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)
-
+    moves = [(1.0, 0, 0, 0.0), (0.95, 0, 0, 0.0), (1.05, 0, 0, 0.0), (1.0, 0.02, 0, 0.0),
+             (1.0, -0.02, 0, 0.0), (1.0, 0, 0.02, 0.0), (1.0, 0, -0.02, 0.0),
+             (1.0, 0, 0, -4.0), (1.0, 0, 0, 4.0)]
     keys = list(labels)
-    probs, male = [], []
-    for move in moves:
-        out = model.predict(np.stack([chip(images[k], found[k], 64, move) for k in keys]),
-                            np.stack([chip(images[k], found[k], 32, move) for k in keys]))
-        probs.append(out.age_probs)
-        male.append(out.male)
-    ages = (np.mean(probs, 0) * AGE_CLASS_AGES).sum(1)
-    p = {k: (float(ages[i]), "male" if np.mean(male, 0)[i] > 0.5 else "female")
+    probs, _, male = _predict_moves(images, found, model, moves, keys)
+    ages = (probs.mean(0) * AGE_CLASS_AGES).sum(1)
+    p = {k: (float(ages[i]), "male" if male.mean(0)[i] > 0.5 else "female")
          for i, k in enumerate(keys)}
     print(_fmt("G  F + 9-way jitter (18 passes)", score(labels, p)))
+
+
+def sensitivity(labels: dict[str, tuple[int, str]], images: dict[str, np.ndarray],
+                found: dict[str, FaceBoxes], model: AgeGenderModel) -> None:
+    """How much the networks' answers move with the chip geometry (135 variants: scale 0.8-1.25,
+    shifts of 4 %, rotations of 6 degrees), and which faces no variant gets right."""
+    moves = [(s, dx, dy, deg) for s in (0.8, 0.9, 1.0, 1.1, 1.25) for dx in (-0.04, 0, 0.04)
+             for dy in (-0.04, 0, 0.04) for deg in (-6, 0, 6)]
+    keys = list(labels)
+    _, ages, male = _predict_moves(images, found, model, moves, keys)
+    age_true = np.array([labels[k][0] for k in keys], np.float64)
+    is_male = np.array([labels[k][1] == "male" for k in keys])
+    per = np.abs(ages - age_true).mean(1)
+    right = (male > 0.5) == is_male
+    print(f"\nchip geometry sensitivity, {len(moves)} variants of F's chip per face:")
+    print(f"  age MAE of one variant: {per.min():.2f} .. {per.max():.2f} "
+          f"(the unmoved chip: {per[moves.index((1.0, 0, 0, 0))]:.2f}); mean over all variants: "
+          f"{np.abs(ages.mean(0) - age_true).mean():.2f}")
+    print(f"  gender accuracy of one variant: {right.mean(1).min():.3f} .. "
+          f"{right.mean(1).max():.3f}; vote of all variants: "
+          f"{((male.mean(0) > 0.5) == is_male).mean():.3f}")
+    never = [i for i in range(len(keys)) if right[:, i].mean() < 0.5]
+    print(f"  faces whose gender most variants get wrong ({len(never)}): "
+          + ", ".join(f"{labels[keys[i]][0]} y {labels[keys[i]][1]} "
+                      f"(p_male {male[:, i].mean():.2f})" for i in never))
 
 
 def cli(yunet: Path) -> None:

@@ -47,6 +47,30 @@ def rss_fds(pid: int) -> tuple[float, int]:
     return kb / 1024, len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def rss_breakdown(pid: int) -> dict[str, float]:
+    """RSS (MiB) of ``pid`` by kind of mapping, from ``/proc/PID/smaps``: ``heap`` (the main
+    malloc arena), ``arenas`` (anonymous mappings of 64 MiB or less that glibc's thread arenas and
+    large allocations use), ``anon`` (other anonymous memory, e.g. torch/OpenCV pools) and
+    ``files`` (mapped libraries and files)."""
+    out = {"heap": 0.0, "arenas": 0.0, "anon": 0.0, "files": 0.0}
+    kind = "anon"
+    with open(f"/proc/{pid}/smaps") as fh:
+        for line in fh:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                lo, hi = (int(v, 16) for v in head[0].split("-"))
+                name = head[5] if len(head) > 5 else ""
+                if name == "[heap]":
+                    kind = "heap"
+                elif name.startswith("/"):
+                    kind = "files"
+                else:
+                    kind = "arenas" if hi - lo <= 64 << 20 and not name else "anon"
+            elif head[0] == "Rss:":
+                out[kind] += int(head[1]) / 1024
+    return out
+
+
 def write_config(path: Path, *, db: Path, cams: list[Camera], file_id: str, port: int,
                  spool: Path, pipeline: str) -> None:
     def rtsp(cid: str, cam: Camera) -> str:
@@ -101,6 +125,11 @@ def main() -> int:
     ap.add_argument("--no-restarts", action="store_true", help="leave the servers alone")
     ap.add_argument("--no-reloads", action="store_true", help="no SIGHUP file swaps")
     ap.add_argument("--pipeline", default="surveillance", help="preset or pipeline YAML")
+    ap.add_argument("--trace", type=int, default=0, metavar="FRAMES",
+                    help="run the daemon with STREAMCV_TRACEMALLOC=FRAMES and send SIGUSR2 at "
+                    "each sample: what grew is logged to daemon.log in the workdir")
+    ap.add_argument("--mmap-threshold-mb", type=float, default=None,
+                    help="STREAMCV_MALLOC_MMAP_MB for the daemon (default: the daemon's own)")
     args = ap.parse_args()
     for need in (CLIP, FILE):
         if not need.exists():
@@ -115,6 +144,10 @@ def main() -> int:
     write_config(cfg, db=db, cams=cams, file_id="file_0", port=port, spool=work / "spool",
                  pipeline=args.pipeline)
     env = {**os.environ, "STREAMCV_DB": "", "STREAMCV_HOME": str(work / "home")}
+    if args.trace:
+        env["STREAMCV_TRACEMALLOC"] = str(args.trace)
+    if args.mmap_threshold_mb is not None:
+        env["STREAMCV_MALLOC_MMAP_MB"] = str(args.mmap_threshold_mb)
     log = open(work / "daemon.log", "w")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "streamcv", "-v", "--log-json", "run",
                              str(cfg)], stdout=log, stderr=log, env=env, cwd=ROOT)
@@ -128,6 +161,9 @@ def main() -> int:
             time.sleep(max(0.0, t_period - args.down - 5 - time.monotonic()))
             rss, fds = rss_fds(proc.pid)  # before this period's events: the file source of the
             samples.append((time.monotonic() - t_start, rss, fds))  # last reload has finished
+            parts = rss_breakdown(proc.pid)
+            if args.trace:
+                proc.send_signal(signal.SIGUSR2)
             cam_i, how = p % 2, ("kill", "freeze")[(p // 2) % 2]
             cam, sid = cams[cam_i], f"cam{cam_i + 1}"
             if args.no_restarts:
@@ -150,7 +186,8 @@ def main() -> int:
             time.sleep(max(0.0, t_period - time.monotonic()))
             what = "(no restart)" if args.no_restarts else how
             print(f"[{samples[-1][0]:7.0f} s] RSS {rss:.1f} MiB, {fds} fds; then {sid} {what}: "
-                  f"recovered in {'FAILED' if rec is None else f'{rec:.2f} s'}", flush=True)
+                  f"recovered in {'FAILED' if rec is None else f'{rec:.2f} s'}; RSS by kind "
+                  + " ".join(f"{k} {v:.0f}" for k, v in parts.items()), flush=True)
         time.sleep(max(0.0, args.every - args.down - 5))
         rss_fds_final = rss_fds(proc.pid)  # the end: same point of the period as the samples
     finally:

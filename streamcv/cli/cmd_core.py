@@ -105,9 +105,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from streamcv.daemon import DaemonSettings
     from streamcv.runtime.memory import tune_malloc
 
-    # A daemon runs for months: keep freed frame memory for reuse (high mmap threshold) but give
-    # back anything beyond 32 MiB, so RSS stays flat instead of settling 256 MiB higher.
-    log.debug(tune_malloc(trim_threshold=32 << 20))
+    # A daemon runs for months: frame-sized buffers (>= 256 KiB) get pages of their own that go
+    # back to the OS when freed, so frames of changing sizes (reconnects, reloads) cannot
+    # fragment the heap; at most 32 MiB of free heap is kept, two arenas are shared by the
+    # reader threads that each reconnect starts afresh, and free pages are trimmed every minute
+    # (health.memory_trim_interval_s). Measured with bench/soak_daemon.py (README of bench/).
+    log.debug(tune_malloc(mmap_threshold=256 << 10, trim_threshold=32 << 20, arenas=2))
+    from streamcv.runtime.memtrace import install_from_env
+
+    install_from_env()
     job = run_job(kind=RunKind.DAEMON, source_configs=cfg.sources, pipeline=pipeline,
                   db=_db_url(args, cfg), runtime=cfg.runtime, database=cfg.database,
                   idempotent=False, handle_signals=True, app_config=cfg,

@@ -55,6 +55,10 @@ class HealthConfig(StrictModel):
         60.0, gt=0, description="/healthz fails (503) when the processing loop has not turned "
         "for this long."
     )
+    memory_trim_interval_s: float = Field(
+        60.0, ge=0, description="How often the daemon hands free heap pages back to the OS "
+        "(glibc malloc_trim), so that RSS stays flat over months; 0: never."
+    )
 
     @model_validator(mode="after")
     def verify_token_off_loopback(self) -> HealthConfig:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from streamcv.daemon.metrics import Registry
+from streamcv.runtime.memory import resident_bytes
 from streamcv.sources.base import Source, SourceState
 from streamcv.sources.reconnect import GapInfo
 from streamcv.store.rows import dedup_key
@@ -117,6 +118,8 @@ class HealthMonitor:
         self.m_loop_age = r.gauge("streamcv_loop_age_seconds",
                                   "Seconds since the processing loop last turned.")
         self.m_up = r.gauge("streamcv_up", "1 while the daemon runs.")
+        self.m_rss = r.gauge("streamcv_resident_memory_bytes",
+                             "Resident set size of the daemon process.")
         r.collector(self.collect)
 
     # sources ----------------------------------------------------------------------------------
@@ -212,6 +215,9 @@ class HealthMonitor:
             self.m_spool_dropped.set_total(self.spool.dropped_records)
             self.m_spool_full.set(1.0 if self.spool.full else 0.0)
         self.m_loop_age.set(max(0.0, time.monotonic() - runner.last_tick))
+        rss = resident_bytes()
+        if rss is not None:
+            self.m_rss.set(rss)
         self.m_up.set(1.0)
 
     def healthz(self) -> tuple[int, dict[str, Any]]:

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from streamcv.daemon.health import HealthMonitor
 from streamcv.daemon.http import HealthServer
 from streamcv.daemon.retention import RetentionJob
 from streamcv.errors import StreamCVError
+from streamcv.runtime.memory import trim_heap
 from streamcv.sources.base import Source
 
 __all__ = ["DaemonSettings", "Daemon", "default_spool_dir"]
@@ -87,6 +89,8 @@ class Daemon:
         self.runner: Any = None
         self._reload = threading.Event()
         self.reloads = 0
+        self.trims = 0
+        self._next_trim = time.monotonic() + settings.health.memory_trim_interval_s
         self._config: Any = None
 
     def attach(self, runner: Any, *, config: Any = None) -> None:
@@ -132,6 +136,11 @@ class Daemon:
             self._reload.clear()
             self.reload()
         self._forget_removed()
+        every = self.settings.health.memory_trim_interval_s
+        if every > 0 and time.monotonic() >= self._next_trim:
+            self._next_trim = time.monotonic() + every
+            if trim_heap():
+                self.trims += 1
 
     def _forget_removed(self) -> None:
         assert self.monitor is not None

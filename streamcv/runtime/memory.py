@@ -6,42 +6,82 @@ a frame alive while the next is decoded page-faults every buffer in again: measu
 faults per 1,394 frames at 768x432, and 15-35 % of decode throughput (bench/bench_decode.py).
 Raising the mmap and trim thresholds keeps those buffers in the heap for reuse. The cost is that
 up to ``trim`` bytes of freed memory stay with the process instead of going back to the OS.
+
+glibc also gives each thread that allocates concurrently an arena of its own (up to 8 per core),
+and each arena keeps its own free memory and fragmentation. A daemon whose reader threads come and
+go with every camera reconnect spreads frames over more and more arenas, so its RSS steps up
+long after warm-up; it caps the arenas (``arenas``) so freed frame memory is reused.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
-__all__ = ["tune_malloc"]
+__all__ = ["tune_malloc", "trim_heap", "resident_bytes"]
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 
 
-def tune_malloc(*, mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20) -> str:
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once (each ``CDLL`` load creates new ctypes classes)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def tune_malloc(*, mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20,
+                arenas: int = 0) -> str:
     """Tune glibc malloc for frame buffers (no-op elsewhere or with ``STREAMCV_MALLOPT=0``).
 
-    ``STREAMCV_MALLOC_MMAP_MB`` / ``STREAMCV_MALLOC_TRIM_MB`` override the two thresholds (the
-    daemon uses a lower trim threshold so that its RSS stays flat over months).
+    ``STREAMCV_MALLOC_MMAP_MB`` / ``STREAMCV_MALLOC_TRIM_MB`` / ``STREAMCV_MALLOC_ARENAS``
+    override the thresholds and the arena cap (``arenas`` 0 leaves glibc's default; the daemon
+    uses a lower trim threshold and 2 arenas so that its RSS stays flat over months).
 
     Returns a one-line description of what was done.
     """
     if os.environ.get("STREAMCV_MALLOPT", "1") == "0":
         return "mallopt: disabled by STREAMCV_MALLOPT=0"
-    for env, name in (("STREAMCV_MALLOC_MMAP_MB", "mmap"), ("STREAMCV_MALLOC_TRIM_MB", "trim")):
-        value = os.environ.get(env)
-        if value and value.isdigit():
-            if name == "mmap":
-                mmap_threshold = int(value) << 20
-            else:
-                trim_threshold = int(value) << 20
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    def env_int(name: str, default: int, shift: int = 0) -> int:
+        try:
+            return int(float(os.environ[name]) * (1 << shift))
+        except (KeyError, ValueError):
+            return default
+
+    mmap_threshold = env_int("STREAMCV_MALLOC_MMAP_MB", mmap_threshold, 20)
+    trim_threshold = env_int("STREAMCV_MALLOC_TRIM_MB", trim_threshold, 20)
+    arenas = env_int("STREAMCV_MALLOC_ARENAS", arenas)
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
         return "mallopt: not glibc, unchanged"
     ok = mallopt(_M_MMAP_THRESHOLD, mmap_threshold) and mallopt(_M_TRIM_THRESHOLD, trim_threshold)
-    return (f"mallopt: M_MMAP_THRESHOLD={mmap_threshold >> 20} MiB, "
-            f"M_TRIM_THRESHOLD={trim_threshold >> 20} MiB ({'ok' if ok else 'failed'})")
+    if arenas > 0:
+        ok = ok and mallopt(_M_ARENA_MAX, arenas)
+    return (f"mallopt: M_MMAP_THRESHOLD={mmap_threshold / 2**20:g} MiB, "
+            f"M_TRIM_THRESHOLD={trim_threshold >> 20} MiB, "
+            f"M_ARENA_MAX={arenas or 'default'} ({'ok' if ok else 'failed'})")
+
+
+def trim_heap() -> bool:
+    """Give free heap memory back to the OS (glibc ``malloc_trim(0)``): whole free pages inside
+    every arena, not only at the top. A daemon calls this now and then so that fragmentation left
+    by frames of different sizes (reconnects, reloads) does not stay resident. False when not
+    glibc or disabled by ``STREAMCV_MALLOPT=0``."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is None or os.environ.get("STREAMCV_MALLOPT", "1") == "0":
+        return False
+    return bool(trim(0))
+
+
+def resident_bytes() -> int | None:
+    """This process's resident set size in bytes (Linux ``/proc``; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None

@@ -158,6 +158,8 @@ def test_scrape_running_daemon(rtsp_server: Callable[..., RtspServer],
                      text, re.M)
     assert re.search(r"^streamcv_db_up 1$", text, re.M)
     assert re.search(r"^streamcv_spool_records 0$", text, re.M)
+    rss = re.search(r"^streamcv_resident_memory_bytes (\S+)$", text, re.M)
+    assert rss and 20e6 < float(rss.group(1)) < 8e9, rss
     doc = json.loads(health)
     assert hcode == 200 and doc["status"] == "ok", doc
     assert doc["sources"]["cam"]["state"] == "streaming"
