@@ -75,7 +75,8 @@ def trim_heap() -> bool:
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is None or os.environ.get("STREAMCV_MALLOPT", "1") == "0":
         return False
-    return bool(trim(0))
+    trim(0)  # returns 1 when it released something, 0 when there was nothing to release
+    return True
 
 
 def resident_bytes() -> int | None:
