@@ -9,8 +9,13 @@ ground truth                           0.590   0.911   0.607   0.928
 detector (``--pipeline pose``)         0.509   0.911   0.451   0.895
 =====================================  ======  ======  ======  =======
 
-12 people with keypoints (181 labelled keypoints) in 4 images; the tests fail when a figure
-drops more than a small margin below these.
+12 people with keypoints (181 labelled keypoints) in 4 images (OpenCV 5.0.0). The int8 network
+is chaotic at this sample size: OpenCV 5.1.0's warpAffine, which differs from 5.0.0's by one grey
+level in 0.01 % of the crop pixels, moves keypoints by up to 89 px and gives ground-truth-box
+PCK 0.895 (AP unchanged at 0.590); flipping one grey level in 0.02 % of the crop pixels spreads
+PCK over 0.851-0.939 and AP over 0.523-0.610 (11 random trials per OpenCV version). The bounds
+below sit under that noise floor, so they catch broken weights, preprocessing or decoding, not
+the noise; the detector-box PCK must reach the issue's goal, 0.85.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ def test_with_ground_truth_boxes(coco_dir: Path, movenet_path: Path) -> None:
     gts = load_coco(coco_dir / "test_coco.json")
     r = evaluate(gts, predict_on_gt_boxes(gts, coco_dir, movenet_path))
     assert (r.people, r.keypoints) == (12, 181)
-    assert r.pck >= 0.91, r.to_json()  # measured 0.928 (168/181)
-    assert r.ap >= 0.56, r.to_json()  # measured 0.590
+    assert r.pck >= 0.84, r.to_json()  # measured 0.928 (OpenCV 5.0), 0.895 (5.1); noise 0.85+
+    assert r.ap >= 0.50, r.to_json()  # measured 0.590; noise floor 0.52
 
 
 
@@ -43,5 +48,5 @@ def test_with_detector_boxes_through_the_cli(
     gts = load_coco(coco_dir / "test_coco.json")
     assert set(preds) == set(gts)
     r = evaluate(gts, preds)
-    assert r.pck >= 0.87, r.to_json()  # goal 0.85; measured 0.895 (162/181)
-    assert r.ap >= 0.47, r.to_json()  # measured 0.509
+    assert r.pck >= 0.85, r.to_json()  # goal 0.85; measured 0.895 (162/181)
+    assert r.ap >= 0.44, r.to_json()  # measured 0.509
