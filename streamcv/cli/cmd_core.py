@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # back to the OS when freed, so frames of changing sizes (reconnects, reloads) cannot
     # fragment the heap; at most 32 MiB of free heap is kept, two arenas are shared by the
     # reader threads that each reconnect starts afresh, and free pages are trimmed every minute
-    # (health.memory_trim_interval_s). Measured with bench/soak_daemon.py (README of bench/).
+    # (health.memory_trim_interval_s). Measured with bench/soak_daemon.py.
     log.debug(tune_malloc(mmap_threshold=256 << 10, trim_threshold=32 << 20, arenas=2))
     from streamcv.runtime.memtrace import install_from_env
 

@@ -188,6 +188,16 @@ class FileSource(Source):
     def _index_of(self, pts: int) -> int:
         return round(self._seconds(pts) * self._fps) if self._fps else 0
 
+    def _slot_index(self, rank: int, pts: int | None) -> int:
+        """A frame's index: its presentation rank among the demuxed packets, or, in a constant
+        frame rate stream, its time slot when that is later. A packet the demuxer never returned
+        (a recording cut inside a B-frame whose successor P-frame was already read) has no rank,
+        so ranks alone would give the frames after it the index before theirs."""
+        dur = getattr(self, "_frame_duration", None)
+        if pts is None or not dur or not getattr(self, "_cfr", False):
+            return rank
+        return max(rank, round((pts - self._start_pts) / dur))
+
     def _make(self, av_frame: Any, index: int) -> Frame:
         pts = av_frame.pts
         t = self._seconds(pts) if pts is not None else (index / self._fps if self._fps else 0.0)
@@ -218,6 +228,8 @@ class FileSource(Source):
     def _packets(self) -> Iterator[Any]:
         self._end_pts: int | None = None  # presentation end of the packets seen so far
         self._demuxed_all = False
+        self._frame_duration: int | None = None  # the packets' duration while they all agree
+        self._cfr = True
         range_end = self.config.end
         try:
             for packet in self._container.demux(self._stream):
@@ -227,8 +239,13 @@ class FileSource(Source):
                 if range_end is not None and dts is not None and self._seconds(dts) > range_end + 1:
                     return  # pts >= dts: no later packet holds a frame in the range (1 s slack)
                 if packet.pts is not None and packet.size:
+                    if self._frame_duration is None:
+                        self._frame_duration = packet.duration or None
+                    elif packet.duration != self._frame_duration:
+                        self._cfr = False
                     pkt_end = packet.pts + (packet.duration or 0)
-                    self._end_pts = pkt_end if self._end_pts is None else max(self._end_pts, pkt_end)
+                    end = self._end_pts
+                    self._end_pts = pkt_end if end is None else max(end, pkt_end)
                 yield packet
         except av.error.FFmpegError as exc:
             raise DecodeError(f"{self.path}: truncated or corrupt ({exc.strerror or exc})") from exc
@@ -269,7 +286,7 @@ class FileSource(Source):
                 if index is None:
                     index = self._index_of(fr.pts) if fr.pts is not None else 0
                 else:
-                    index += dropped
+                    index = self._slot_index(index + dropped, fr.pts)
                 t = self._seconds(fr.pts) if fr.pts is not None else index / (self._fps or 1)
                 if t + 1e-9 >= self.config.start and sampler.take(index, t):
                     yield self._make(fr, index)
@@ -317,7 +334,7 @@ class FileSource(Source):
             for fr in self._decode(packet):
                 if fr.pts in wanted:
                     wanted.discard(fr.pts)
-                    yield self._make(fr, ranks[fr.pts])
+                    yield self._make(fr, self._slot_index(ranks[fr.pts], fr.pts))
             if not wanted:
                 break
         ctx.flush_buffers()
