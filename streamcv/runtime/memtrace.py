@@ -60,13 +60,16 @@ class MemoryTracer:
         key = "traceback" if self.frames > 1 else "lineno"
         current, peak = tracemalloc.get_traced_memory()
         lines = [f"python heap: {current / 2**20:.1f} MiB traced (peak {peak / 2**20:.1f} MiB)"]
-        stats = (snap.compare_to(previous, key) if previous is not None
-                 else snap.statistics(key))
-        for stat in sorted(stats, key=lambda s: -getattr(s, "size_diff", s.size))[:limit]:
-            where = " <- ".join(str(f) for f in stat.traceback[:self.frames])
-            diff = getattr(stat, "size_diff", stat.size)
-            lines.append(f"{diff / 1024:+10.1f} KiB  now {stat.size / 1024:10.1f} KiB in "
-                         f"{stat.count} blocks  {where}")
+        if previous is not None:
+            grown = sorted(snap.compare_to(previous, key), key=lambda d: -d.size_diff)
+            rows = [(d.size_diff, d.size, d.count, d.traceback) for d in grown[:limit]]
+        else:
+            stats = snap.statistics(key)[:limit]
+            rows = [(s.size, s.size, s.count, s.traceback) for s in stats]
+        for diff, size, count, traceback in rows:
+            where = " -> ".join(str(f) for f in traceback)  # caller -> allocation site
+            lines.append(f"{diff / 1024:+10.1f} KiB  now {size / 1024:10.1f} KiB in "
+                         f"{count} blocks  {where}")
         return lines
 
 
@@ -78,11 +81,13 @@ def install_from_env() -> MemoryTracer | None:
     tracer = MemoryTracer(frames=int(value))
     tracer.start()
 
+    def log_report() -> None:
+        for line in tracer.report():
+            log.warning("memory: %s", line)
+
     def dump(_signum: int, _frame: Any) -> None:
         # The report runs on its own thread: a snapshot can take seconds on a large heap.
-        threading.Thread(target=lambda: [log.warning("memory: %s", line)
-                                         for line in tracer.report()],
-                         name="memtrace", daemon=True).start()
+        threading.Thread(target=log_report, name="memtrace", daemon=True).start()
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGUSR2, dump)

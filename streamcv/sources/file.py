@@ -196,7 +196,7 @@ class FileSource(Source):
         dur = getattr(self, "_frame_duration", None)
         if pts is None or not dur or not getattr(self, "_cfr", False):
             return rank
-        return max(rank, round((pts - self._start_pts) / dur))
+        return max(rank, round((pts - self._start_pts) / int(dur)))
 
     def _make(self, av_frame: Any, index: int) -> Frame:
         pts = av_frame.pts
@@ -244,7 +244,7 @@ class FileSource(Source):
                     elif packet.duration != self._frame_duration:
                         self._cfr = False
                     pkt_end = packet.pts + (packet.duration or 0)
-                    end = self._end_pts
+                    end: int | None = self._end_pts
                     self._end_pts = pkt_end if end is None else max(end, pkt_end)
                 yield packet
         except av.error.FFmpegError as exc:
