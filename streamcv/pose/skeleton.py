@@ -14,7 +14,8 @@ from enum import IntEnum
 import numpy as np
 
 __all__ = [
-    "Keypoint", "KEYPOINT_NAMES", "NUM_KEYPOINTS", "SKELETON", "LEFT", "RIGHT", "OKS_SIGMAS",
+    "Keypoint", "KEYPOINT_NAMES", "NUM_KEYPOINTS", "SKELETON", "LEFT", "RIGHT", "MIRROR",
+    "OKS_SIGMAS",
 ]
 
 
@@ -57,6 +58,10 @@ SKELETON: tuple[tuple[int, int], ...] = (
 )
 LEFT: frozenset[int] = frozenset(k for k in Keypoint if k.name.startswith("LEFT_"))
 RIGHT: frozenset[int] = frozenset(k for k in Keypoint if k.name.startswith("RIGHT_"))
+#: For each keypoint, the one it becomes in a mirror image (left and right swapped).
+MIRROR: tuple[int, ...] = tuple(
+    Keypoint[k.name.replace("LEFT_", "RIGHT_") if k.name.startswith("LEFT_")
+             else k.name.replace("RIGHT_", "LEFT_")] for k in Keypoint)
 
 #: Per-keypoint falloff of COCO's object keypoint similarity (OKS), from cocoeval.
 OKS_SIGMAS = np.array(

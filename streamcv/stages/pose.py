@@ -59,6 +59,8 @@ class PoseConfig(StageConfig):
     max_people: int = Field(64, ge=1, le=1000, description="Most people per frame (highest "
                             "scores first).")
     box_scale: float = Field(1.25, ge=1, le=3, description="Crop side / box side (movenet).")
+    flip: bool = Field(True, description="Also run each crop mirrored and average (movenet): "
+                       "steadier keypoints at twice the cost.")
     num_threads: int | None = Field(None, ge=1, le=64, description="TFLite CPU threads.")
     min_size: int = Field(800, ge=128, le=2048, description="Keypoint R-CNN input shorter side.")
     min_person_score: float = Field(0.5, ge=0, le=1, description="Keypoint R-CNN box threshold.")
@@ -142,7 +144,8 @@ class PoseStage(Stage[PoseConfig]):
         if c.backend == "movenet":
             from streamcv.pose.movenet import MoveNetTopDown
 
-            self._net = MoveNetTopDown(path, box_scale=c.box_scale, num_threads=c.num_threads)
+            self._net = MoveNetTopDown(path, box_scale=c.box_scale, num_threads=c.num_threads,
+                                       flip=c.flip)
         else:
             from streamcv.pose.keypoint_rcnn import KeypointRCNN
 
