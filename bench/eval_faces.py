@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from streamcv.faces.age_gender import AGE_CLASS_AGES, AgeGenderModel  # noqa: E402
-from streamcv.faces.align import face_chip, similarity_transform, template_points  # noqa: E402
+from streamcv.faces.align import face_chip  # noqa: E402
 from streamcv.faces.detect import (  # noqa: E402
     DlibHogDetector,
     DlibLandmarks,
@@ -147,18 +147,12 @@ def variant_chip(img: np.ndarray, fb: FaceBoxes, size: int,
     """The aligned chip of the largest face, scaled by ``move[0]``, shifted by ``move[1:3]``
     (fractions of the chip) and rotated by ``move[3]`` degrees about the chip centre."""
     scale, dx, dy, deg = move
-    m = similarity_transform(template_points(fb.scheme, size=size), fb.landmarks[_largest(fb)])
     a = np.deg2rad(deg)
     r = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     c = np.array([size / 2, size / 2])
     t = np.eye(3)
     t[:2, :2], t[:2, 2] = r, c - r @ c + np.array([dx, dy]) * size
-    m = m @ t
-    s, src = float(np.hypot(m[0, 0], m[1, 0])), img
-    while s >= 2:
-        src, m, s = cv2.pyrDown(src, borderType=cv2.BORDER_REFLECT101), m / 2, s / 2
-    return cv2.warpAffine(src, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return face_chip(img, fb.landmarks[_largest(fb)], scheme=fb.scheme, size=size, adjust=t)
 
 
 def _predict_moves(images: dict[str, np.ndarray], found: dict[str, FaceBoxes],

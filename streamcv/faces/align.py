@@ -111,8 +111,12 @@ def face_chip(
     size: int,
     padding: float = DEFAULT_PADDING,
     border: int = cv2.BORDER_REPLICATE,
+    adjust: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.uint8]:
     """An aligned ``size`` x ``size`` chip of one face (same channel order as ``image``).
+
+    ``adjust`` (3 x 3, chip pixels to chip pixels) moves the chip before sampling: a scale,
+    shift or rotation about its centre, for test-time jitter and sensitivity studies.
 
     Like dlib, the image is halved with a Gaussian pyramid while the face region is at least
     twice the chip (so the bilinear sampling does not alias), then sampled bilinearly. Only the
@@ -120,6 +124,8 @@ def face_chip(
     dlib fills them with black, which measurably hurts tightly cropped photos.
     """
     m = chip_transform(landmarks, scheme=scheme, size=size, padding=padding)
+    if adjust is not None:
+        m = m @ np.asarray(adjust, np.float64)
     scale = float(np.hypot(m[0, 0], m[1, 0]))  # image pixels per chip pixel
     levels = 0
     while scale / 2**levels >= 2.0:
