@@ -92,7 +92,7 @@ def measure(net: Any, model: str, pre: Any, img: np.ndarray, batch: int, *,
     """Frames/s of (a) the bare network, (b) the estimator, (c) the stage, (d) stage + heatmap."""
     import torch
 
-    from streamcv.models.crowd.inference import DensityEstimator
+    from streamcv.features.crowd.models.inference import DensityEstimator
 
     est = DensityEstimator(net, pre, device=args.device, half=half, input_scale=args.input_scale,
                            max_batch=max(8, batch), max_batch_pixels=10**9)
@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from streamcv.models.crowd.inference import Preprocessing
-    from streamcv.models.crowd.loading import build_density_net, load_density_net
+    from streamcv.features.crowd.models.inference import Preprocessing
+    from streamcv.features.crowd.models.loading import build_density_net, load_density_net
 
     entry = get_model(args.model)
     weights = args.weights

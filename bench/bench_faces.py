@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from streamcv.faces.age_gender import AgeGenderModel  # noqa: E402
-from streamcv.faces.align import face_chip  # noqa: E402
-from streamcv.faces.detect import DlibHogDetector, DlibLandmarks, YuNetDetector  # noqa: E402
+from streamcv.features.faces.age_gender import AgeGenderModel  # noqa: E402
+from streamcv.features.faces.align import face_chip  # noqa: E402
+from streamcv.features.faces.detect import DlibHogDetector, DlibLandmarks, YuNetDetector  # noqa: E402
 from streamcv.models.registry import resolve_weights  # noqa: E402
 
 DATA = Path(os.environ.get("STREAMCV_TEST_DATA", ROOT.parent / "shared" / "data"))

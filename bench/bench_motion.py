@@ -75,15 +75,14 @@ def seed_motion(frames: list[Frame]) -> None:
         cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
 
 
-def chain_runner(stages: list[Any], *, bind: tuple[Any, int] | None = None
+def chain_runner(stages: list[Any], *, bind: tuple[Any, Any, int] | None = None
                  ) -> Callable[[list[Frame]], float]:
     """Runs the stages frame by frame; returns the seconds spent on frames (set-up and the
     shutdown drain of the alert service are not frame-path time)."""
     def run(frames: list[Frame]) -> float:
         chain = StageChain.from_configs(stages)
-        for s in chain.stages:
-            if bind is not None and hasattr(s, "bind_store"):
-                s.bind_store(*bind)
+        if bind is not None:  # (writer, store, run id)
+            chain.bind(rows=bind[0], store=bind[1], run_id=bind[2])
         chain.setup("cpu")
         try:
             t0 = time.perf_counter()
@@ -161,8 +160,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = ResultStore(f"sqlite:///{tmp}/b.db")
         run = store.begin_run(kind="replay", pipeline="bench", config={})
+        writer = store.writer(run)
         rows.append(("(d) surveillance preset (stats+motion+alerting)",
-                     best(chain_runner(list(preset.stages), bind=(store, run)), frames,
+                     best(chain_runner(list(preset.stages), bind=(writer, store, run)), frames,
                           args.repeat)))
         # (e) and (f) alternate, so that load changes on the machine hit both alike
         fps: dict[bool, float] = {False: 0.0, True: 0.0}
@@ -176,12 +176,13 @@ def main() -> int:
                                        "metric": "motion.regions", "for_s": 0,
                                        "clear_after_s": 0, "cooldown_s": 0.5}]}
                 try:
-                    got = best(chain_runner([motion_cfg, alerting], bind=(store, run)), frames, 1)
+                    got = best(chain_runner([motion_cfg, alerting], bind=(writer, store, run)), frames, 1)
                 finally:
                     rec.close()
                 fps[hang] = max(fps[hang], got)
         rows.append(("(e) motion+alerting, webhook up", fps[False]))
         rows.append(("(f) motion+alerting, webhook hung", fps[True]))
+        writer.close()
         store.close()
     print(f"{'variant':<52} {'frames/s':>9} {'vs (a)':>7}")
     for label, fps in rows:

@@ -30,8 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamcv.pose.evaluate import load_coco
-from streamcv.pose.movenet import MoveNetTopDown
+from streamcv.features.pose.evaluate import load_coco
+from streamcv.features.pose.movenet import MoveNetTopDown
 from streamcv.stages import build_stage
 from streamcv.types import Detections, Frame, FrameResult, StageOutput
 

@@ -1,6 +1,6 @@
 """How far input scaling takes MCNN (ShanghaiTech B) on the 40 annotated crowd images.
 
-Not a test (``tests/crowd/test_crowd_accuracy.py`` guards the shipped figures). For each image
+Not a test (``tests/features/crowd/test_crowd_accuracy.py`` guards the shipped figures). For each image
 the published MCNN runs at several input scales; the script prints MAE and Spearman's rank
 correlation per scale, and for a "region max" fusion: the maps of several scales are summed into
 cells of ``G`` source pixels and each cell keeps its largest count (the scale at which the
@@ -32,8 +32,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from streamcv.models import get_model  # noqa: E402
-from streamcv.models.crowd.inference import DensityEstimator, Preprocessing  # noqa: E402
-from streamcv.models.crowd.loading import load_density_net  # noqa: E402
+from streamcv.features.crowd.models.inference import DensityEstimator, Preprocessing  # noqa: E402
+from streamcv.features.crowd.models.loading import load_density_net  # noqa: E402
 
 DATA = Path(os.environ.get("STREAMCV_TEST_DATA", ROOT.parent / "shared" / "data"))
 

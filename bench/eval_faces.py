@@ -1,6 +1,6 @@
 """Age and gender accuracy on the 64 labelled UTKFace faces, and what each lever is worth.
 
-Not a test (``tests/faces/test_faces_cli.py`` guards the shipped figures). Run::
+Not a test (``tests/features/faces/test_faces_cli.py`` guards the shipped figures). Run::
 
     python bench/eval_faces.py                    # levers table + the CLI acceptance run
     python bench/eval_faces.py --cli-only         # only `streamcv image DIR --pipeline ... --json`
@@ -36,15 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from streamcv.faces.age_gender import AGE_CLASS_AGES, AgeGenderModel  # noqa: E402
-from streamcv.faces.align import face_chip  # noqa: E402
-from streamcv.faces.detect import (  # noqa: E402
+from streamcv.features.faces.age_gender import AGE_CLASS_AGES, AgeGenderModel  # noqa: E402
+from streamcv.features.faces.align import face_chip  # noqa: E402
+from streamcv.features.faces.detect import (  # noqa: E402
     DlibHogDetector,
     DlibLandmarks,
     FaceBoxes,
     YuNetDetector,
 )
-from streamcv.faces.evaluate import Scores, load_labels, predictions_from_json, score  # noqa: E402
+from streamcv.features.faces.evaluate import Scores, load_labels, predictions_from_json, score  # noqa: E402
 from streamcv.models.registry import resolve_weights  # noqa: E402
 
 DATA = Path(os.environ.get("STREAMCV_TEST_DATA", ROOT.parent / "shared" / "data"))

@@ -12,7 +12,7 @@ Usage::
         --gt-boxes [--weights movenet_singlepose_lightning_int8_4.tflite]
 
 Prints one JSON object: AP, AP50, AP75 (COCO OKS, pycocotools' rules), PCK@0.2 (of the larger
-side of each ground-truth box), and the counts behind them. See ``streamcv.pose.evaluate``.
+side of each ground-truth box), and the counts behind them. See ``streamcv.features.pose.evaluate``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from streamcv.pose.evaluate import (
+from streamcv.features.pose.evaluate import (
     PoseScores,
     evaluate,
     load_coco,

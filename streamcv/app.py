@@ -2,9 +2,9 @@
 
 Example:
     >>> from streamcv.app import replay
-    >>> job = replay(["clip.mp4"], pipeline="surveillance", db="sqlite:///r.db", fps=1)  # doctest: +SKIP
-    >>> job.summary.frames  # doctest: +SKIP
-    60
+    >>> job = replay(["synthetic"], pipeline="surveillance", db="sqlite://", every_n=5)
+    >>> job.summary.frames > 0
+    True
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from streamcv import plugins
 from streamcv.config.models import (
     DatabaseConfig,
     PipelineConfig,
@@ -33,15 +34,12 @@ from streamcv.sinks.sql import SqlSink
 from streamcv.sources import build_source, source_config_from_spec
 from streamcv.sources.base import Source
 from streamcv.sources.reconnect import supervise
-from streamcv.store import ResultStore, RunKind, RunStatus, default_db_url
+from streamcv.store import ResultStore, RunKind, RunStatus
+from streamcv.store.db import resolve_db_url
 from streamcv.types import FrameResult
 
-if TYPE_CHECKING:
-    from streamcv.daemon import Daemon, DaemonSettings
-    from streamcv.store.spool import Spool
-
-__all__ = ["JobResult", "run_job", "replay", "run_key_for", "stop_on_signals", "as_pipeline",
-           "make_source"]
+__all__ = ["Job", "JobExtension", "JobResult", "replay", "replay_sources", "run_key_for", "stop_on_signals",
+           "as_pipeline", "make_source", "record_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -118,129 +116,176 @@ def make_source(config: Any) -> Source:
     return supervise(build_source(config), config)
 
 
-def _open_spool(settings: DaemonSettings, store: ResultStore) -> Spool | None:
-    from streamcv.daemon import default_spool_dir
-    from streamcv.store.spool import Spool
+class JobExtension:
+    """What ``streamcv run``'s daemon adds to a job (:mod:`streamcv.daemon.wiring`); the
+    defaults add nothing. Methods are called in the order they are listed."""
 
-    cfg = settings.spool
-    if not cfg.enabled:
+    def sql_sink(self, store: ResultStore, run_id: int, database: DatabaseConfig,
+                 handlers: dict[str, Any]) -> SqlSink | None:
+        """The run's SQL sink, or ``None`` for the plain one."""
         return None
-    where = Path(cfg.dir).expanduser() if cfg.dir else default_spool_dir(store.url)
-    return Spool(where, max_bytes=cfg.max_bytes, fsync=cfg.fsync, owner=store.url)
+
+    def keep_alive(self, sources: Sequence[Source]) -> bool:
+        """True to keep the runner looping when every source has ended."""
+        return False
+
+    def attach(self, runner: Runner, *, store: ResultStore | None, writer: Any) -> None:
+        """Called once the runner exists."""
+
+    def start(self) -> None:
+        """Called just before the runner runs."""
+
+    def on_hup(self) -> Callable[[], None] | None:
+        """What SIGHUP does (with signal handling on), or ``None``."""
+        return None
+
+    def finish_failed(self, record: dict[str, Any], exc: StoreError) -> bool:
+        """The run's end could not be recorded; True when the extension kept ``record``."""
+        return False
+
+    def close(self) -> None:
+        """Called after the runner returned."""
 
 
-def _finish(store: ResultStore, run_id: int, status: RunStatus, summary: dict[str, Any],
-            spool: Spool | None) -> None:
-    try:
-        store.finish_run(run_id, status=status, summary=summary)
-    except StoreError as exc:
-        if spool is None:
-            raise
-        spool.append({"kind": "finish_run", "run": run_id, "status": status.value,
-                      "summary": summary})
-        log.error("cannot mark run %s %s now (%s); spooled for the next run", run_id,
-                  status.value, exc)
+class Job:
+    """One run of sources through a pipeline, put together step by step, then :meth:`run`.
 
-
-def run_job(
-    *,
-    kind: RunKind | str,
-    source_configs: Sequence[Any],
-    pipeline: PipelineConfig,
-    db: str | None = None,
-    store: bool = True,
-    runtime: RuntimeConfig | None = None,
-    database: DatabaseConfig | None = None,
-    sinks: Sequence[Sink] = (),
-    on_results: Callable[[Sequence[FrameResult]], None] | None = None,
-    idempotent: bool = True,
-    handle_signals: bool = False,
-    on_runner: Callable[[Runner], None] | None = None,
-    daemon: DaemonSettings | None = None,
-    app_config: Any = None,
-    on_daemon: Callable[[Daemon], None] | None = None,
-) -> JobResult:
-    """Run sources through a pipeline, storing results in the SQL store unless ``store=False``.
-
-    With ``daemon`` settings (``streamcv run``): results go through a spool while the database
-    is unreachable, live sources report their health (rows and metrics), ``/metrics`` and
-    ``/healthz`` are served, SIGHUP reloads ``app_config``'s sources from the config file,
-    retention runs, and the loop runs until stopped when a live source is configured.
+    Example:
+        >>> from streamcv.sources import source_config_from_spec
+        >>> src = source_config_from_spec("synthetic").model_copy(update={"seconds": 1.0})
+        >>> job = Job("replay", as_pipeline("surveillance")).sources([src]).store("sqlite://")
+        >>> result = job.run()
+        >>> result.summary.frames > 0, result.run_id
+        (True, 1)
     """
-    kind = RunKind(kind)
-    database = database or DatabaseConfig()  # type: ignore[call-arg]
-    sources = [make_source(c) for c in source_configs]
-    chain = StageChain.from_configs(pipeline.stages, name=pipeline.name)
-    all_sinks = list(sinks)
-    result_store: ResultStore | None = None
-    run_id: int | None = None
-    spool: Spool | None = None
-    writer: Any = None
-    url = (db or default_db_url()) if store else None
-    if url is not None:
-        result_store = ResultStore(url)
-        key = run_key_for(kind.value, pipeline, source_configs) if idempotent else None
-        run_id = result_store.begin_run(
-            kind=kind, pipeline=pipeline.name, run_key=key,
-            config={"pipeline": pipeline.model_dump(mode="json"),
-                    "sources": [_redacted(c) for c in source_configs]},
+
+    def __init__(self, kind: RunKind | str, pipeline: PipelineConfig) -> None:
+        self.kind = RunKind(kind)
+        self.pipeline = pipeline
+        self._sources: list[Any] = []
+        self._db: str | None = None
+        self._database = DatabaseConfig()  # type: ignore[call-arg]
+        self._runtime: RuntimeConfig | None = None
+        self._sinks: list[Sink] = []
+        self._on_results: Callable[[Sequence[FrameResult]], None] | None = None
+        self._on_runner: Callable[[Runner], None] | None = None
+        self._idempotent = True
+        self._signals = False
+        self._extension = JobExtension()
+
+    # building -----------------------------------------------------------------------------------
+    def sources(self, configs: Sequence[Any]) -> Job:
+        """The source configs to read."""
+        self._sources = list(configs)
+        return self
+
+    def store(self, url: str | None, database: DatabaseConfig | None = None) -> Job:
+        """Store results in the database at ``url`` (``None``: no database)."""
+        self._db = url
+        if database is not None:
+            self._database = database
+        return self
+
+    def runtime(self, config: RuntimeConfig | None) -> Job:
+        self._runtime = config
+        return self
+
+    def sinks(self, *sinks: Sink) -> Job:
+        """More sinks after the SQL one (progress, media, ...)."""
+        self._sinks.extend(sinks)
+        return self
+
+    def on_results(self, callback: Callable[[Sequence[FrameResult]], None] | None) -> Job:
+        self._on_results = callback
+        return self
+
+    def on_runner(self, callback: Callable[[Runner], None] | None) -> Job:
+        """Called with the runner before it runs (tests stop it from another thread)."""
+        self._on_runner = callback
+        return self
+
+    def idempotent(self, flag: bool = True) -> Job:
+        """Same files, sampling and pipeline → the same run (a replay run twice adds nothing)."""
+        self._idempotent = flag
+        return self
+
+    def handle_signals(self, flag: bool = True) -> Job:
+        """SIGINT/SIGTERM stop the run gracefully (and SIGHUP reloads, for the daemon)."""
+        self._signals = flag
+        return self
+
+    def extend(self, extension: JobExtension) -> Job:
+        self._extension = extension
+        return self
+
+    # running --------------------------------------------------------------------------------------
+    def run(self) -> JobResult:
+        """Run until the sources end (or the job is stopped); the run's end is recorded."""
+        ext = self._extension
+        sources = [make_source(c) for c in self._sources]
+        chain = StageChain.from_configs(self.pipeline.stages, name=self.pipeline.name)
+        all_sinks = list(self._sinks)
+        store: ResultStore | None = None
+        run_id: int | None = None
+        writer: Any = None
+        if self._db is not None:
+            store = ResultStore(self._db)
+            run_id = self._begin(store)
+            handlers = record_handlers(store)
+            sql_sink = ext.sql_sink(store, run_id, self._database, handlers) or SqlSink(
+                store, run_id, batch_size=self._database.batch_size,
+                flush_interval_s=self._database.flush_interval_s, handlers=handlers)
+            writer = sql_sink.writer
+            all_sinks.insert(0, sql_sink)
+            chain.bind(rows=writer, store=store, run_id=run_id)
+        runner = Runner(sources, chain, all_sinks, self._runtime, on_results=self._on_results,
+                        keep_alive=ext.keep_alive(sources))
+        ext.attach(runner, store=store, writer=writer)
+        if self._on_runner is not None:
+            self._on_runner(runner)
+        status = RunStatus.FAILED
+        try:
+            ext.start()
+            signals = (stop_on_signals(runner, on_hup=ext.on_hup()) if self._signals
+                       else contextlib.nullcontext())
+            with signals:
+                summary = runner.run()
+            status = (RunStatus.INTERRUPTED if summary.interrupted
+                      else RunStatus.FAILED if summary.failed else RunStatus.FINISHED)
+            return JobResult(summary, run_id, store.url if store else None)
+        finally:
+            ext.close()
+            if store is not None:
+                try:
+                    if run_id is not None:
+                        self._finish(store, run_id, status, runner.summary.to_json())
+                finally:
+                    store.close()
+
+    def _begin(self, store: ResultStore) -> int:
+        key = (run_key_for(self.kind.value, self.pipeline, self._sources)
+               if self._idempotent else None)
+        return store.begin_run(
+            kind=self.kind, pipeline=self.pipeline.name, run_key=key,
+            config={"pipeline": self.pipeline.model_dump(mode="json"),
+                    "sources": [_redacted(c) for c in self._sources]},
         )
-        spool = _open_spool(daemon, result_store) if daemon is not None else None
-        if spool is not None:
-            from streamcv.daemon.sink import SpooledSqlSink
 
-            sql_sink: SqlSink = SpooledSqlSink(
-                result_store, run_id, spool=spool, batch_size=database.batch_size,
-                flush_interval_s=database.flush_interval_s,
-                handlers={"alert": _alert_handler(result_store, chain)},
-                retry_s=daemon.spool.retry_s if daemon else 1.0,
-                retry_max_s=daemon.spool.retry_max_s if daemon else 10.0)
-        else:
-            sql_sink = SqlSink(result_store, run_id, batch_size=database.batch_size,
-                               flush_interval_s=database.flush_interval_s)
-        writer = sql_sink.writer
-        all_sinks.insert(0, sql_sink)
-    for stage in chain.stages:  # stages with records of their own (alerts) write to this run
-        bind = getattr(stage, "bind_store", None)
-        if callable(bind):
-            bind(result_store, run_id)
-    if spool is not None:
-        from streamcv.daemon.alerts import route_alerts_through_writer
+    def _finish(self, store: ResultStore, run_id: int, status: RunStatus,
+                summary: dict[str, Any]) -> None:
+        try:
+            store.finish_run(run_id, status=status, summary=summary)
+        except StoreError as exc:
+            record = {"kind": "finish_run", "run": run_id, "status": status.value,
+                      "summary": summary}
+            if not self._extension.finish_failed(record, exc):
+                raise
 
-        route_alerts_through_writer(chain.stages, writer)
-    keep_alive = daemon is not None and any(s.live for s in sources)
-    runner = Runner(sources, chain, all_sinks, runtime, on_results=on_results,
-                    keep_alive=keep_alive)
-    service: Daemon | None = None
-    if daemon is not None:
-        from streamcv.daemon import Daemon
 
-        service = Daemon(daemon, store=result_store, writer=writer, spool=spool,
-                         make_source=make_source)
-        service.attach(runner, config=app_config)
-    if on_runner is not None:
-        on_runner(runner)
-    status = RunStatus.FAILED
-    try:
-        if service is not None:
-            service.start()
-            if on_daemon is not None:
-                on_daemon(service)
-        hup = service.request_reload if service is not None else None
-        with stop_on_signals(runner, on_hup=hup) if handle_signals else contextlib.nullcontext():
-            summary = runner.run()
-        status = (RunStatus.INTERRUPTED if summary.interrupted
-                  else RunStatus.FAILED if summary.failed else RunStatus.FINISHED)
-        return JobResult(summary, run_id, result_store.url if result_store else None)
-    finally:
-        if service is not None:
-            service.close()
-        if result_store is not None:
-            try:
-                if run_id is not None:
-                    _finish(result_store, run_id, status, runner.summary.to_json(), spool)
-            finally:
-                result_store.close()
+def record_handlers(store: ResultStore) -> dict[str, Any]:
+    """The writer record handlers every feature declares (``Feature.records``) for ``store``."""
+    return {kind: factory(store) for feat in plugins.features()
+            for kind, factory in feat.records.items()}
 
 
 def _redacted(config: Any) -> dict[str, Any]:
@@ -254,36 +299,9 @@ def _redacted(config: Any) -> dict[str, Any]:
     return doc
 
 
-def _alert_handler(store: ResultStore, chain: StageChain) -> Callable[[dict[str, Any]], None]:
-    """Spool handler recording alert changes; wakes the delivery workers afterwards."""
-    import os
-    import uuid
-
-    from streamcv.daemon.alerts import alert_record_handler
-
-    def wake() -> None:
-        for stage in chain.stages:
-            service = getattr(stage, "service", None)
-            if service is not None:
-                recorded = getattr(service.outbox, "recorded", None)
-                if recorded is not None:
-                    recorded()
-                service.dispatcher.wake()
-
-    worker = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    return alert_record_handler(store, worker=worker, wake=wake)  # type: ignore[no-any-return]
-
-
-def replay(
-    paths: Sequence[str],
-    *,
-    pipeline: str | PipelineConfig | None = None,
-    db: str | None = None,
-    every_n: int | None = None,
-    fps: float | None = None,
-    **kwargs: Any,
-) -> JobResult:
-    """Replay video files (or any source specs) through a pipeline into the results store."""
+def replay_sources(paths: Sequence[str], *, every_n: int | None = None,
+                   fps: float | None = None) -> list[Any]:
+    """Source configs for ``streamcv replay PATH...`` (repeated ids get ``_2``, ``_3``, ...)."""
     ids: dict[str, int] = {}
     configs = []
     for spec in paths:
@@ -293,5 +311,23 @@ def replay(
         if n:
             cfg = cfg.model_copy(update={"id": f"{cfg.id}_{n + 1}"})
         configs.append(cfg)
-    return run_job(kind=RunKind.REPLAY, source_configs=configs, pipeline=as_pipeline(pipeline),
-                   db=db, **kwargs)
+    return configs
+
+
+def replay(
+    paths: Sequence[str],
+    *,
+    pipeline: str | PipelineConfig | None = None,
+    db: str | None = None,
+    every_n: int | None = None,
+    fps: float | None = None,
+    store: bool = True,
+    sinks: Sequence[Sink] = (),
+    on_results: Callable[[Sequence[FrameResult]], None] | None = None,
+) -> JobResult:
+    """Replay video files (or any source specs) through a pipeline into the results store
+    (``db``, resolved by :func:`~streamcv.store.db.resolve_db_url`; ``store=False``: none)."""
+    job = Job(RunKind.REPLAY, as_pipeline(pipeline)).sources(
+        replay_sources(paths, every_n=every_n, fps=fps))
+    job.store(resolve_db_url(db) if store else None).sinks(*sinks).on_results(on_results)
+    return job.run()

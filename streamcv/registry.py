@@ -6,7 +6,7 @@ discriminated union on their ``type`` field, so a config names its component by 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Generic, TypeVar, Union
 
 from pydantic import Field
@@ -37,24 +37,47 @@ class Registry(Generic[T]):
         def __init__(self, name: str, cls: type[T], config: type[Any]) -> None:
             self.name, self.cls, self.config = name, cls, config
 
-    def __init__(self, kind: str) -> None:
+    def __init__(
+        self, kind: str, loader: Callable[[], Iterable[tuple[str, type[T], type[Any]]]] | None = None
+    ) -> None:
         self.kind = kind
-        self._entries: dict[str, Registry.Entry[T]] = {}
+        self._own: dict[str, Registry.Entry[T]] = {}
+        self._loader = loader
+        self._loaded: dict[str, Registry.Entry[T]] | None = None
+
+    @property
+    def _entries(self) -> dict[str, Registry.Entry[T]]:
+        if self._loader is None:
+            return self._own
+        if self._loaded is None:
+            loaded = dict(self._own)
+            for name, cls, config in self._loader():
+                if name in loaded:
+                    raise ValueError(f"{self.kind} {name!r} registered twice")
+                loaded[name] = Registry.Entry(name, cls, config)
+            self._loaded = loaded
+        return self._loaded
+
+    def reload(self) -> None:
+        """Forget what the loader gave; the next lookup asks it again."""
+        self._loaded = None
 
     def register(self, name: str, config: type[Any]) -> Callable[[type[T]], type[T]]:
         def deco(cls: type[T]) -> type[T]:
-            if name in self._entries:
+            if name in self._own:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
-            self._entries[name] = Registry.Entry(name, cls, config)
+            self._own[name] = Registry.Entry(name, cls, config)
+            self._loaded = None
             return cls
 
         return deco
 
     def get(self, name: str) -> Registry.Entry[T]:
+        entries = self._entries
         try:
-            return self._entries[name]
+            return entries[name]
         except KeyError:
-            raise UnknownNameError(self.kind, name, list(self._entries)) from None
+            raise UnknownNameError(self.kind, name, list(entries)) from None
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -47,3 +47,10 @@ def _isolated_streamcv_home(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ.pop("STREAMCV_HOME", None)
     else:
         os.environ["STREAMCV_HOME"] = old
+
+
+@pytest.fixture
+def store_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("STREAMCV_HOME", str(home))
+    return home

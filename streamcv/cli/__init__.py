@@ -7,9 +7,7 @@ Exit status: 0 on success; 1 when a run finished but a source failed; 2 for bad 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -35,19 +33,22 @@ def add_pipeline_argument(p: argparse.ArgumentParser, default: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; every ``streamcv/cli/cmd_*.py`` module adds its commands.
+    """The argument parser: the core commands, then each feature's (``Feature.cli``).
 
     A command module defines ``register(subparsers)`` that adds sub-parsers whose defaults set
     ``func`` (called with the parsed args; returns the exit status).
     """
+    from streamcv import plugins
+    from streamcv.cli import cmd_core, cmd_models, cmd_query
+
     parser = argparse.ArgumentParser(prog="streamcv", description="Streaming video analytics for CCTV.")
     parser.add_argument("--version", action="version", version=f"streamcv {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
     parser.add_argument("--log-json", action="store_true", help="structured JSON log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "cmd_core", m.name)):
-        if mod.name.startswith("cmd_"):
-            importlib.import_module(f"{__name__}.{mod.name}").register(sub)
+    for register in (cmd_core.register, cmd_models.register, cmd_query.register,
+                     *(f.cli for f in plugins.features() if f.cli is not None)):
+        register(sub)
     return parser
 
 

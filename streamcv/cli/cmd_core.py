@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from streamcv.app import JobResult, as_pipeline, replay, run_job
+from streamcv.app import Job, JobResult, as_pipeline, replay_sources
 from streamcv.cli.progress import ProgressSink
 from streamcv.config.models import AppConfig, PipelineConfig, load_config
 from streamcv.runtime import StageChain
@@ -19,6 +18,7 @@ from streamcv.sinks.annotate import annotate, write_image
 from streamcv.sources import source_config_from_spec
 from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
 from streamcv.store import RunKind
+from streamcv.store.db import resolve_db_url
 from streamcv.types import FrameResult
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,7 @@ def register(sub: Any) -> None:
 
 def _db_url(args: argparse.Namespace, config: AppConfig | None = None) -> str:
     """--db, then $STREAMCV_DB, then the config's database, then the default."""
-    if args.db:
-        return str(args.db)
-    if os.environ.get("STREAMCV_DB"):
-        return os.environ["STREAMCV_DB"]
-    return config.database.url if config is not None else "sqlite:///streamcv.db"
+    return resolve_db_url(args.db, config.database.url if config is not None else None)
 
 
 def _report(job: JobResult, *, label: str) -> int:
@@ -102,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streamcv.errors import ConfigError
 
         raise ConfigError("no sources configured", key="sources", file=args.config)
-    from streamcv.daemon import DaemonSettings
+    from streamcv.daemon.wiring import daemon_job
     from streamcv.runtime.memory import tune_malloc
 
     # A daemon runs for months: frame-sized buffers (>= 256 KiB) get pages of their own that go
@@ -114,10 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from streamcv.runtime.memtrace import install_from_env
 
     install_from_env()
-    job = run_job(kind=RunKind.DAEMON, source_configs=cfg.sources, pipeline=pipeline,
-                  db=_db_url(args, cfg), runtime=cfg.runtime, database=cfg.database,
-                  idempotent=False, handle_signals=True, app_config=cfg,
-                  daemon=DaemonSettings.from_config(cfg, config_path=args.config))
+    job = daemon_job(cfg, pipeline, db=_db_url(args, cfg), config_path=args.config).run()
     code = _report(job, label="run")
     return 0 if code == 130 else code  # SIGTERM/SIGINT is how a daemon is meant to stop
 
@@ -130,9 +123,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         pipeline = as_pipeline(args.pipeline)
     progress = ProgressSink(enabled=not args.no_progress, every_n=args.every, fps=args.fps)
     try:
-        job = replay(args.paths, pipeline=pipeline, db=_db_url(args, cfg), every_n=args.every,
-                     fps=args.fps, sinks=[progress], handle_signals=True,
-                     runtime=cfg.runtime if cfg else None, database=cfg.database if cfg else None)
+        sources = replay_sources(args.paths, every_n=args.every, fps=args.fps)
+        job = Job(RunKind.REPLAY, pipeline or as_pipeline(None)).sources(sources).store(
+            _db_url(args, cfg), cfg.database if cfg else None).runtime(
+            cfg.runtime if cfg else None).sinks(progress).handle_signals().run()
     finally:
         progress.close()
     code = _report(job, label="replay")
@@ -180,7 +174,7 @@ def _draw(result: FrameResult) -> Any:
     """Annotated picture: boxes and metrics, plus skeletons and postures when there are people."""
     if any(o.detections is not None and "keypoints" in o.detections.data
            for o in result.outputs.values()):
-        from streamcv.pose.draw import annotate_with_poses
+        from streamcv.features.pose.draw import annotate_with_poses
 
         return annotate_with_poses(result)
     return annotate(result)
@@ -205,9 +199,8 @@ def cmd_image(args: argparse.Namespace) -> int:
     paths = expand_image_paths(args.paths)
     src = ImagesSourceConfig(id=_images_id(args.paths), paths=[str(p) for p in paths])
     printer = _ImagePrinter(paths, as_json=args.json, out=Path(args.out) if args.out else None)
-    job = run_job(kind=RunKind.IMAGE, source_configs=[src], pipeline=pipeline,
-                  db=None if args.no_db else _db_url(args), store=not args.no_db,
-                  on_results=printer)
+    job = Job(RunKind.IMAGE, pipeline).sources([src]).store(
+        None if args.no_db else _db_url(args)).on_results(printer).run()
     s = job.summary
     if not args.json:
         where = f" → {job.db_url} (run {job.run_id})" if job.db_url else ""
@@ -231,8 +224,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pipeline = as_pipeline(args.pipeline)
     progress = ProgressSink(enabled=True)
     try:
-        job = run_job(kind=RunKind.REPLAY, source_configs=[src], pipeline=pipeline,
-                      db=_db_url(args), sinks=[progress], handle_signals=True)
+        job = Job(RunKind.REPLAY, pipeline).sources([src]).store(_db_url(args)).sinks(
+            progress).handle_signals().run()
     finally:
         progress.close()
     code = _report(job, label=f"demo ({pipeline.name})")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+
+from streamcv.store.db import resolve_db_url
 
 __all__ = ["register", "cmd_query"]
 
@@ -38,7 +39,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     from streamcv.query import query, render
     from streamcv.store import ResultStore
 
-    url = args.db or os.environ.get("STREAMCV_DB") or "sqlite:///streamcv.db"
+    url = resolve_db_url(args.db)
     with ResultStore(url, create=False) as store:
         df = query(args.table, db=store, source=args.source, since=args.since, until=args.until,
                    every={"hour": "1h", "day": "1d"}[args.by] if args.by else args.every,

@@ -19,7 +19,7 @@ from streamcv.config.daemon import HealthConfig, RetentionConfig, SpoolConfig
 from streamcv.config.presets import resolve_pipeline_path
 from streamcv.config.yamlio import load_yaml, validate
 from streamcv.errors import ConfigError, UnknownNameError
-from streamcv.stages.gating import verify_gates
+from streamcv.stages.upstream import verify_upstream
 
 __all__ = [
     "DatabaseConfig", "RuntimeConfig", "OutputConfig", "PipelineConfig", "AppConfig",
@@ -77,7 +77,7 @@ class PipelineConfig(StrictModel):
                     "unique 'name'"
                 )
             seen.add(stage.stage_name)
-        verify_gates(stages)
+        verify_upstream(stages)
         return stages
 
 

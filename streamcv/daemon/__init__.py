@@ -3,7 +3,7 @@ endpoint, config reload, retention, and the spool-backed writing that survives d
 
 See :mod:`streamcv.daemon.service` (wiring), :mod:`streamcv.daemon.health` (state machine rows
 and metrics), :mod:`streamcv.daemon.http`, :mod:`streamcv.daemon.retention`,
-:mod:`streamcv.daemon.alerts` and :mod:`streamcv.store.spool`.
+:mod:`streamcv.features.alerts.spooled` and :mod:`streamcv.store.spool`.
 """
 
 from __future__ import annotations

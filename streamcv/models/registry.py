@@ -142,14 +142,20 @@ def register_model(entry: ModelEntry) -> ModelEntry:
     return entry
 
 
+_catalog_loaded = False
+
+
 def _load_catalog() -> None:
-    """Import every module of ``streamcv.models.zoo`` (each registers its entries)."""
-    import pkgutil
+    """Add every feature's model entries (see :mod:`streamcv.plugins`) once."""
+    global _catalog_loaded
+    if _catalog_loaded:
+        return
+    from streamcv import plugins
 
-    from streamcv.models import zoo
-
-    for mod in pkgutil.iter_modules(zoo.__path__):
-        importlib.import_module(f"{zoo.__name__}.{mod.name}")
+    for feat in plugins.features():
+        for entry in feat.models:
+            register_model(entry)
+    _catalog_loaded = True
 
 
 def get_model(name: str) -> ModelEntry:

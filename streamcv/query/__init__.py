@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from streamcv.query.api import query, resolve_table
 from streamcv.query.format import Format, render
-from streamcv.query.tables import ALIASES, TABLES, Filters, TableSpec, register_table
+from streamcv.query.registry import TABLES
+from streamcv.query.tables import ALIASES, Filters, TableSpec
 from streamcv.query.timeparse import parse_interval, parse_time
 
 __all__ = [
@@ -25,6 +26,5 @@ __all__ = [
     "Format",
     "TableSpec",
     "Filters",
-    "register_table",
     "resolve_table",
 ]

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from streamcv.errors import QueryError, StoreError, UnknownNameError
-from streamcv.query.tables import ALIASES, TABLES, Filters, TableSpec
+from streamcv.query.registry import TABLES
+from streamcv.query.tables import ALIASES, Filters, TableSpec
 from streamcv.query.timeparse import parse_interval, parse_time
 from streamcv.store import ResultStore, schema
 from streamcv.store.db import first_line
@@ -33,25 +34,10 @@ def resolve_table(name: str) -> TableSpec:
     Raises:
         UnknownNameError: no such table; the message lists the valid names.
     """
-    load_table_modules()
     spec = TABLES.get(ALIASES.get(name, name))
     if spec is None:
         raise UnknownNameError("table", name, [*TABLES, *ALIASES])
     return spec
-
-
-def load_table_modules() -> list[str]:
-    """Import every ``streamcv.query.tables_*`` module (each registers its feature's tables)."""
-    import importlib
-    import pkgutil
-
-    import streamcv.query
-
-    names = [f"streamcv.query.{m.name}" for m in pkgutil.iter_modules(streamcv.query.__path__)
-             if m.name.startswith("tables_")]
-    for name in names:
-        importlib.import_module(name)
-    return names
 
 
 def _check_filters(spec: TableSpec, given: dict[str, object]) -> None:

@@ -1,7 +1,8 @@
 """What each queryable table returns, row by row and grouped into time intervals.
 
-Every table is a :class:`TableSpec` in :data:`TABLES`; other modules add theirs with
-:func:`register_table` (e.g. ``alerts``, ``occupancy``). Time filters and grouping run in SQL on
+Every table is a :class:`TableSpec`; these are the core ones (:data:`CORE_QUERIES`), features
+list theirs in their :class:`~streamcv.plugins.Feature` and :data:`streamcv.query.TABLES`
+holds them all. Time filters and grouping run in SQL on
 the ``(source_id, ts)`` indexes; the result is a DataFrame with ``source`` names (not ids) and
 ``ts`` as timezone-aware UTC timestamps.
 """
@@ -20,7 +21,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
-    Select,
     cast,
     extract,
     func,
@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from streamcv.store import schema
 
-__all__ = ["Filters", "TableSpec", "TABLES", "ALIASES", "register_table", "to_frame", "apply_filters"]
+__all__ = ["Filters", "TableSpec", "CORE_QUERIES", "ALIASES", "to_frame", "apply_filters"]
 
 S = schema.sources
 
@@ -68,17 +68,8 @@ class TableSpec:
     description: str = ""
 
 
-_REGISTRY: dict[str, TableSpec] = {}
-#: Queryable tables by name (a live read-only view; includes tables registered later).
-TABLES: Mapping[str, TableSpec] = MappingProxyType(_REGISTRY)
 #: Other names accepted for a table.
 ALIASES: Mapping[str, str] = MappingProxyType({"metrics": "observations"})
-
-
-def register_table(spec: TableSpec) -> TableSpec:
-    """Make ``spec`` queryable under ``spec.name`` (replacing a previous one of that name)."""
-    _REGISTRY[spec.name] = spec
-    return spec
 
 
 # helpers -------------------------------------------------------------------------------------
@@ -299,7 +290,7 @@ def _sources_rows(conn: Connection, f: Filters) -> pd.DataFrame:
     return _run(conn, stmt.order_by(S.c.name), f, ts=("created_at",))
 
 
-for _spec in (
+CORE_QUERIES: tuple[TableSpec, ...] = (
     TableSpec("frames", _frames_rows, _frames_grouped, _ALL, "processed frames"),
     TableSpec("observations", _obs_rows, _obs_grouped, _ALL | {"stage", "metric"},
               "per-frame stage metrics (stage, metric, value)"),
@@ -310,5 +301,4 @@ for _spec in (
     TableSpec("runs", _runs_rows, None, frozenset({"since", "until", "run"}),
               "replay/daemon/image runs (since/until filter started_at)"),
     TableSpec("sources", _sources_rows, None, frozenset({"source"}), "cameras, files, folders"),
-):
-    register_table(_spec)
+)

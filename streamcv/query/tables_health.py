@@ -27,7 +27,6 @@ from streamcv.query.tables import (
     TableSpec,
     apply_filters,
     bucket,
-    register_table,
     to_frame,
 )
 from streamcv.store import schema
@@ -82,8 +81,10 @@ def _gap_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     return _run(conn, stmt, f, ts=(), buckets=("ts",))
 
 
-register_table(TableSpec("health", _state_rows, _state_grouped, _FILTERS,
-                         "source health state changes (connecting, streaming, stalled, backoff, "
-                         "stopped) with reasons"))
-register_table(TableSpec("gaps", _gap_rows, _gap_grouped, _FILTERS,
-                         "intervals without frames per source: start, end, seconds, reconnects"))
+HEALTH_QUERIES: tuple[TableSpec, ...] = (
+    TableSpec("health", _state_rows, _state_grouped, _FILTERS,
+              "source health state changes (connecting, streaming, stalled, backoff, stopped) "
+              "with reasons"),
+    TableSpec("gaps", _gap_rows, _gap_grouped, _FILTERS,
+              "intervals without frames per source: start, end, seconds, reconnects"),
+)

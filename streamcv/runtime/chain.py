@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from streamcv.errors import StageError
+from streamcv.errors import ConfigError, StageError
 from streamcv.runtime.device import resolve_device
-from streamcv.stages import Stage, build_stage
+from streamcv.stages import NullRows, RowSink, Stage, StageContext, build_stage
 from streamcv.stages.gating import run_gated
+from streamcv.stages.upstream import verify_upstream
 from streamcv.types import Event, Frame, FrameResult, StageOutput
 
 __all__ = ["StageChain", "StageTiming", "MAX_CONSECUTIVE_STAGE_FAILURES"]
@@ -47,11 +48,19 @@ class StageChain:
     def __init__(self, stages: Sequence[Stage[Any]], *, name: str = "custom") -> None:
         self.stages = list(stages)
         self.name = name
-        for i, stage in enumerate(self.stages):  # a stage that reads an earlier one checks it
-            check = getattr(stage, "check_upstream", None)
-            if callable(check):
-                check([s.name for s in self.stages[:i]])
+        try:
+            verify_upstream([s.config for s in self.stages])
+        except ValueError as exc:
+            key, _, msg = str(exc).partition(": ")
+            raise ConfigError(msg, key=key) from None
         self.timing = {s.name: StageTiming() for s in self.stages}
+        self._rows: RowSink = NullRows()
+        self._store: Any = None
+        self._run_id: int | None = None
+
+    def bind(self, *, rows: RowSink, store: Any = None, run_id: int | None = None) -> None:
+        """Where the stages' own rows go (the run's store writer); call before :meth:`setup`."""
+        self._rows, self._store, self._run_id = rows, store, run_id
 
     @classmethod
     def from_configs(cls, configs: Sequence[Any], *, name: str = "custom") -> StageChain:
@@ -66,9 +75,12 @@ class StageChain:
         """Set every stage up; ``device`` 'auto' is resolved only if a stage needs a device."""
         if device == "auto" and any(s.needs_device for s in self.stages):
             device = resolve_device(device)
-        for stage in self.stages:
+        for i, stage in enumerate(self.stages):
+            context = StageContext(
+                device=device, upstream={s.name: s.config for s in self.stages[:i]},
+                rows=self._rows, store=self._store, run_id=self._run_id)
             try:
-                stage.setup(device)
+                stage.setup(context)
             except Exception as exc:
                 if isinstance(exc, (StageError, FileNotFoundError)):
                     raise

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamcv.faces.privacy import redact
+from streamcv.features.faces.privacy import redact
 from streamcv.types import FrameResult
 
 __all__ = ["annotate", "write_image"]

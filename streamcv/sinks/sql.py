@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from streamcv.sinks.base import RuntimeEvent
 from streamcv.sources.base import SourceInfo
@@ -17,11 +18,12 @@ class SqlSink:
 
     def __init__(
         self, store: ResultStore, run_id: int, *, batch_size: int = 500,
-        flush_interval_s: float = 0.5,
+        flush_interval_s: float = 0.5, handlers: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
-        self.writer = store.writer(run_id, batch_size=batch_size, flush_interval_s=flush_interval_s)
+        self.writer = store.writer(run_id, batch_size=batch_size, flush_interval_s=flush_interval_s,
+                                   handlers=handlers)
 
     def source_started(self, info: SourceInfo) -> None:
         self.store.ensure_source(info.source_id, kind=info.kind, uri=info.uri)

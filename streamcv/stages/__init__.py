@@ -1,28 +1,18 @@
-"""Stage registry. Importing this package registers every built-in stage.
+"""The stage API: :class:`Stage`, :class:`StageConfig`, :class:`StageContext`, gating.
 
-Every module in this package (and sub-package) is imported once, so a new stage only needs its
-own module with a ``@register_stage`` class; nothing else has to be edited.
+Stage types come from features (:mod:`streamcv.plugins`); :data:`STAGES` loads them on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
-from streamcv.stages.base import STAGES, Stage, StageConfig, register_stage
+from streamcv.stages.base import STAGES, Stage, StageConfig, stage_type
+from streamcv.stages.context import NullRows, RowSink, StageContext
 
-__all__ = ["STAGES", "Stage", "StageConfig", "register_stage", "build_stage"]
-
-
-def _import_all() -> None:
-    for mod in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
-        if not mod.name.rsplit(".", 1)[-1].startswith("_"):
-            importlib.import_module(mod.name)
-
-
-_import_all()
+__all__ = ["STAGES", "Stage", "StageConfig", "StageContext", "RowSink", "NullRows",
+           "stage_type", "build_stage"]
 
 
 def build_stage(config: StageConfig | Mapping[str, Any]) -> Stage[Any]:

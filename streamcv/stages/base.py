@@ -1,6 +1,7 @@
 """Stage API: a small class with a fixed lifecycle and one work verb.
 
-Lifecycle: ``setup(device)`` once → ``process(batch)`` many times → ``on_source_eos(source_id)``
+Lifecycle: ``setup(context)`` once (:class:`~streamcv.stages.context.StageContext`: device,
+earlier stages' configs, row sink) → ``process(batch)`` many times → ``on_source_eos(source_id)``
 when a source ends → ``reset(source_id)`` to forget per-source state → ``close()`` once.
 Per-source state lives in dicts keyed by source id and is bounded by the number of sources.
 """
@@ -13,12 +14,15 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field
 
+from streamcv import plugins
 from streamcv.config.base import StrictModel
 from streamcv.registry import Registry
+from streamcv.stages.context import StageContext
 from streamcv.stages.gating import Gate, GateConfig, run_gated
 from streamcv.types import Event, FrameResult, StageOutput
 
-__all__ = ["StageConfig", "Stage", "STAGES", "register_stage", "GateConfig", "run_gated"]
+__all__ = ["StageConfig", "Stage", "STAGES", "stage_type", "GateConfig", "run_gated",
+           "StageContext"]
 
 
 class StageConfig(StrictModel):
@@ -39,6 +43,24 @@ class StageConfig(StrictModel):
     def stage_name(self) -> str:
         return self.name or self.type
 
+    def upstream_refs(self) -> dict[str, str]:
+        """Earlier stages this one reads: field name → stage name (set ``*_from`` fields).
+
+        Stages with defaults that depend on the pipeline (``detections_from`` that falls back to
+        ``track`` or ``detect``) override :meth:`resolve_upstream` as well.
+        """
+        refs: dict[str, str] = {}
+        for field_name in type(self).model_fields:
+            value = getattr(self, field_name)
+            if field_name.endswith("_from") and isinstance(value, str):
+                refs[field_name] = value
+        return refs
+
+    def resolve_upstream(self, earlier: list[str]) -> dict[str, str]:
+        """:meth:`upstream_refs` with pipeline-dependent defaults filled in from ``earlier``
+        (the names of the enabled stages before this one)."""
+        return self.upstream_refs()
+
 
 C = TypeVar("C", bound=StageConfig)
 
@@ -54,6 +76,7 @@ class Stage(ABC, Generic[C]):
     """
 
     type_name: ClassVar[str]
+    config_model: ClassVar[type[StageConfig]]
     needs_device: ClassVar[bool] = False
     """True for stages that run models on a device (resolving 'auto' imports torch)."""
 
@@ -61,14 +84,22 @@ class Stage(ABC, Generic[C]):
         self.config = config
         self.name = config.stage_name
         self.gate: Gate | None = Gate(config.gate) if config.gate is not None else None
+        self.context = StageContext()
 
     def gate_regions(self, result: FrameResult) -> Any:
         """Moving regions (N x 4 source pixels) to restrict work to, or ``None`` for the whole
         frame; only when the config has ``gate: {regions: true}``."""
         return self.gate.regions(result) if self.gate is not None else None
 
-    def setup(self, device: str = "cpu") -> None:  # noqa: B027 - optional hook
-        """Load models and allocate resources on ``device`` ('cpu' or 'cuda[:N]')."""
+    def setup(self, context: StageContext | str | None = None) -> None:
+        """Keep ``context`` (a bare device string is accepted) and call :meth:`on_setup`."""
+        if isinstance(context, str):
+            context = StageContext(device=context)
+        self.context = context or StageContext()
+        self.on_setup(self.context)
+
+    def on_setup(self, context: StageContext) -> None:  # noqa: B027 - optional hook
+        """Load models on ``context.device`` ('cpu' or 'cuda[:N]') and allocate resources."""
 
     @abstractmethod
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
@@ -86,15 +117,23 @@ class Stage(ABC, Generic[C]):
         """Release resources."""
 
 
-STAGES: Registry[Stage[StageConfig]] = Registry("stage")
+def _feature_stages() -> list[tuple[str, type[Stage[StageConfig]], type[Any]]]:
+    return [(cls.type_name, cls, cls.config_model) for feat in plugins.features()
+            for cls in feat.stages]
 
 
-def register_stage(name: str, config: type[StageConfig]):  # type: ignore[no-untyped-def]
-    """Class decorator registering a stage under ``name`` with its config model."""
+#: Stage types of all features (see :mod:`streamcv.plugins`), loaded on first use.
+STAGES: Registry[Stage[StageConfig]] = Registry("stage", loader=_feature_stages)
+plugins.on_change(STAGES.reload)
+
+
+def stage_type(name: str, config: type[StageConfig]):  # type: ignore[no-untyped-def]
+    """Class decorator naming a stage type and its config model; a feature lists the class in
+    its :class:`~streamcv.plugins.Feature` ``stages``."""
 
     def deco(cls: type[Stage[C]]) -> type[Stage[C]]:
         cls.type_name = name
-        STAGES.register(name, config)(cls)  # type: ignore[arg-type]
+        cls.config_model = config
         return cls
 
     return deco

@@ -47,7 +47,7 @@ from streamcv.types import FrameResult, StageOutput
 if TYPE_CHECKING:
     from streamcv.stages.base import Stage
 
-__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated", "merge_boxes", "verify_gates"]
+__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated", "merge_boxes"]
 
 #: The output of a frame the gate kept closed.
 SKIPPED = StageOutput(skipped=True)
@@ -196,26 +196,3 @@ def run_gated(stage: Stage[Any], batch: Sequence[FrameResult]) -> list[StageOutp
         raise StageError(f"stage {stage.name} returned {len(done)} outputs for {len(todo)} frames")
     it = iter(done)
     return [next(it) if go else SKIPPED for go in decisions]
-
-
-def verify_gates(stages: Sequence[Any]) -> None:
-    """Check that every ``gate.stage`` names an earlier enabled stage of the pipeline.
-
-    For the pipeline config's validator (so ``streamcv validate`` reports it with its line).
-
-    Example:
-        >>> from streamcv.stages import build_stage
-        >>> cfgs = [build_stage({"type": "frame_stats", "gate": {"stage": "motion"}}).config]
-        >>> verify_gates(cfgs)
-        Traceback (most recent call last):
-        ...
-        ValueError: stages.0.gate.stage: 'motion' is not an earlier enabled stage (earlier: none)
-    """
-    earlier: list[str] = []
-    for i, cfg in enumerate(stages):
-        gate = getattr(cfg, "gate", None)
-        if gate is not None and gate.stage not in earlier:
-            raise ValueError(f"stages.{i}.gate.stage: {gate.stage!r} is not an earlier enabled "
-                             f"stage (earlier: {', '.join(earlier) or 'none'})")
-        if getattr(cfg, "enabled", True):
-            earlier.append(cfg.stage_name)

@@ -31,7 +31,7 @@ from streamcv.store.schema import RunKind, RunStatus
 if TYPE_CHECKING:
     from streamcv.store.writer import StoreWriter
 
-__all__ = ["ResultStore", "default_db_url", "normalize_url", "jsonable"]
+__all__ = ["ResultStore", "default_db_url", "resolve_db_url", "normalize_url", "jsonable"]
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,20 @@ DEFAULT_DB_URL = "sqlite:///streamcv.db"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def resolve_db_url(given: str | None = None, configured: str | None = None) -> str:
+    """The results database, decided in one place: ``given`` (``--db``), else ``$STREAMCV_DB``,
+    else ``configured`` (a config file's ``database.url``), else ``sqlite:///streamcv.db``.
+
+    Example:
+        >>> resolve_db_url("sqlite:///a.db", "sqlite:///b.db")
+        'sqlite:///a.db'
+    """
+    return given or os.environ.get("STREAMCV_DB") or configured or DEFAULT_DB_URL
+
+
 def default_db_url() -> str:
     """The database URL to use when none is given: ``$STREAMCV_DB`` or ``sqlite:///streamcv.db``."""
-    return os.environ.get("STREAMCV_DB") or DEFAULT_DB_URL
+    return resolve_db_url()
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -297,13 +308,15 @@ class ResultStore:
         batch_size: int = 500,
         flush_interval_s: float = 0.5,
         max_queue: int = 64,
+        handlers: Mapping[str, Any] | None = None,
     ) -> StoreWriter:
-        """Start a background :class:`~streamcv.store.writer.StoreWriter` for run ``run_id``."""
+        """Start a background :class:`~streamcv.store.writer.StoreWriter` for run ``run_id``
+        (``handlers``: record kind → function applying such a record)."""
         from streamcv.store.writer import StoreWriter
 
         w = StoreWriter(
             self, run_id, batch_size=batch_size, flush_interval_s=flush_interval_s,
-            max_queue=max_queue,
+            max_queue=max_queue, handlers=handlers,
         )
         with self._lock:
             self._writers.append(w)

@@ -60,7 +60,7 @@ __all__ = [
     "detections",
     "events",
     "RESULT_TABLES",
-    "STREAMCV_TABLES",
+    "streamcv_tables",
 ]
 
 
@@ -248,18 +248,21 @@ events = Table(
 #: Tables the writer fills, in insertion order.
 RESULT_TABLES: tuple[Table, ...] = (frames, observations, detections, events)
 
-def _import_feature_schemas() -> None:
-    """Import ``streamcv/store/schema_*.py``: feature tables defined on this ``metadata``."""
-    import importlib
-    import pkgutil
+def streamcv_tables() -> frozenset[str]:
+    """Every table streamcv owns: these, the daemon's health tables and every feature's
+    (used to detect a database that was not made by Alembic)."""
+    from streamcv import plugins
+    from streamcv.store import schema_health  # noqa: F401 - defines its tables on metadata
 
-    package = importlib.import_module("streamcv.store")
-    for mod in pkgutil.iter_modules(package.__path__):
-        if mod.name.startswith("schema_"):
-            importlib.import_module(f"streamcv.store.{mod.name}")
+    for feat in plugins.features():
+        for table in feat.tables:
+            if table.metadata is not metadata:
+                raise ValueError(f"feature {feat.name}: table {table.name} is not defined on "
+                                 "streamcv.store.schema.metadata")
+    return frozenset(metadata.tables)
 
 
-_import_feature_schemas()
-
-#: Every table this package owns (used to detect a database that was not made by Alembic).
-STREAMCV_TABLES: frozenset[str] = frozenset(metadata.tables)
+def __getattr__(name: str) -> object:
+    if name == "STREAMCV_TABLES":
+        return streamcv_tables()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -68,12 +69,16 @@ class SpoolPosition:
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"__dt__": value.isoformat()}
+    if isinstance(value, bytes | bytearray | memoryview):  # heat-map grids, JPEG references
+        return {"__b64__": base64.b64encode(bytes(value)).decode("ascii")}
     raise TypeError(f"cannot spool a value of type {type(value).__name__}")
 
 
 def _hook(d: dict[str, Any]) -> Any:
     if len(d) == 1 and "__dt__" in d:
         return datetime.fromisoformat(d["__dt__"])
+    if len(d) == 1 and "__b64__" in d:
+        return base64.b64decode(d["__b64__"])
     return d
 
 

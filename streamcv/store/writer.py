@@ -212,6 +212,20 @@ class StoreWriter:
             raise StoreError(f"no table {table!r} in the results schema")
         self._put({table: [dict(r) for r in rows]})
 
+    # the stage context's row sink (streamcv.stages.context.RowSink) ---------------------------
+    @property
+    def spooled(self) -> bool:
+        """True when rows and records survive a database outage (a spool is attached)."""
+        return self.spool is not None
+
+    def write(self, table: str, rows: Sequence[Row]) -> None:
+        """Same as :meth:`submit_rows` (the row-sink name stages use)."""
+        self.submit_rows(table, rows)
+
+    def record(self, record: dict[str, Any]) -> None:
+        """Same as :meth:`submit_record` (the row-sink name stages use)."""
+        self.submit_record(record)
+
     def submit_source(self, name: str, *, kind: str, uri: str) -> None:
         """Register a source (kind and URI) in order with the rows, surviving an outage."""
         self._check_open()

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamcv.app import JobResult, run_job
+from streamcv.app import JobResult
 from streamcv.config.models import AppConfig, PipelineConfig, load_pipeline
-from streamcv.daemon import Daemon, DaemonSettings
+from streamcv.daemon import Daemon
+from streamcv.daemon.wiring import daemon_job
 from tests.sources.services import (
     RTSP_SERVER,
     SYSTEM_PYTHON,
@@ -137,7 +138,7 @@ def require_pg() -> PgServer:
 
 @dataclass
 class DaemonThread:
-    """A ``run_job(kind="daemon")`` running on a thread (stop it with :meth:`stop`)."""
+    """A :func:`~streamcv.daemon.wiring.daemon_job` running on a thread (stop it with :meth:`stop`)."""
 
     thread: threading.Thread
     holder: dict[str, Any]
@@ -178,12 +179,10 @@ def start_daemon(
 
     def body() -> None:
         try:
-            holder["job"] = run_job(
-                kind="daemon", source_configs=cfg.sources, pipeline=pipe, db=cfg.database.url,
-                runtime=cfg.runtime, database=cfg.database, idempotent=False, app_config=cfg,
-                daemon=DaemonSettings.from_config(cfg, config_path=config_path),
-                on_runner=lambda r: holder.__setitem__("runner", r), on_daemon=on_daemon,
-                on_results=on_results)
+            job = daemon_job(cfg, pipe, db=cfg.database.url, config_path=config_path,
+                             on_daemon=on_daemon)
+            holder["job"] = job.on_runner(lambda r: holder.__setitem__("runner", r)).on_results(
+                on_results).run()
         except BaseException as exc:
             holder["error"] = exc
             started.set()

@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from streamcv.config.models import PipelineConfig
-from streamcv.stages.alerting import AlertingConfig
-from streamcv.stages.base import Stage, StageConfig, register_stage
+from streamcv.features.alerts.stage import AlertingConfig
+from streamcv.plugins import Feature, add_feature
+from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.types import FrameResult, StageOutput
 from tests.daemon.daemonkit import PgServer, require_pg, start_daemon
 
@@ -36,7 +37,7 @@ class WaveConfig(StageConfig):
     period: int = 20
 
 
-@register_stage("test_wave", WaveConfig)
+@stage_type("test_wave", WaveConfig)
 class Wave(Stage[WaveConfig]):
     """``value`` = 1 for the first half of every ``period`` frames, else 0 (alerts toggle)."""
 
@@ -45,6 +46,9 @@ class Wave(Stage[WaveConfig]):
         return [StageOutput(metrics={"value": float((r.frame.index % p) < p // 2)})
                 for r in batch]
 
+
+
+add_feature(Feature(name="test_pg_outage", stages=(Wave,)))
 
 class Receiver:
     """A webhook receiver on 127.0.0.1 keeping every JSON body."""

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from streamcv.runtime.memory import resident_bytes, trim_heap, tune_malloc
+from streamcv.runtime.memory import resident_bytes, trim_heap
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator")
 

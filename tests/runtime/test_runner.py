@@ -7,11 +7,12 @@ from typing import Any, Literal
 import pytest
 
 from streamcv.errors import StageError
+from streamcv.plugins import Feature, add_feature
 from streamcv.runtime import Runner, StageChain
 from streamcv.runtime.chain import MAX_CONSECUTIVE_STAGE_FAILURES
 from streamcv.sinks.base import MemorySink
 from streamcv.sources import build_source
-from streamcv.stages.base import Stage, StageConfig, register_stage
+from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.types import FrameResult, StageOutput
 
 
@@ -20,7 +21,7 @@ class FlakyConfig(StageConfig):
     fail_every: int = 0
 
 
-@register_stage("test_flaky", FlakyConfig)
+@stage_type("test_flaky", FlakyConfig)
 class Flaky(Stage[FlakyConfig]):
     """Fails on batches holding a frame whose index is a multiple of ``fail_every``."""
 
@@ -30,6 +31,9 @@ class Flaky(Stage[FlakyConfig]):
             raise RuntimeError("boom")
         return [StageOutput(metrics={"ok": 1.0}) for _ in batch]
 
+
+
+add_feature(Feature(name="test_runner", stages=(Flaky,)))
 
 def _synth(sid: str, seconds: float = 2, **kw: Any) -> Any:
     return build_source({"type": "synthetic", "id": sid, "seconds": seconds, "fps": 10,

@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from alembic import command
@@ -44,8 +45,9 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from streamcv import plugins
 from streamcv.errors import StoreError
-from streamcv.store.schema import STREAMCV_TABLES
+from streamcv.store.schema import streamcv_tables
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -81,11 +83,20 @@ def alembic_config(*, connection: Connection | None = None, url: str | None = No
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     cfg.set_main_option("truncate_slug_length", "40")
+    cfg.set_main_option("version_path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_dirs()))
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
+
+
+def version_dirs() -> list[Path]:
+    """Folders holding revisions: the core ``versions/`` and each feature's ``migrations``."""
+    dirs = [MIGRATIONS_DIR / "versions"]
+    dirs += [f.migrations for f in plugins.features() if f.migrations is not None]
+    return dirs
 
 
 def head_revisions() -> tuple[str, ...]:
@@ -154,7 +165,7 @@ def _migrate(conn: Connection, *, create: bool, shown: str) -> None:
         return
     current = ",".join(currents) or None
     if current is None:
-        ours = sorted(set(inspect(conn).get_table_names()) & STREAMCV_TABLES)
+        ours = sorted(set(inspect(conn).get_table_names()) & streamcv_tables())
         if ours:
             raise StoreError(
                 f"database {shown} has streamcv tables ({', '.join(ours)}) but no alembic_version "

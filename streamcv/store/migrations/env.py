@@ -14,7 +14,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, pool
 
-from streamcv.store.schema import UTCDateTime, metadata
+from streamcv.store.schema import UTCDateTime, metadata, streamcv_tables
 
 
 def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
@@ -25,6 +25,7 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
 
 
 def _configure(connection: Connection) -> None:
+    streamcv_tables()  # every feature's tables on ``metadata`` (autogenerate compares them)
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -1,0 +1,256 @@
+"""Crowd counting with density maps: count, density in source pixels, per-zone counts.
+
+Per frame: ``metrics = {"count": N, "zone.<name>": n, ...}``; ``data["density"]`` is the
+density map in source pixels (float32, H x W, summing to ``count``); ``data["figure"]`` is a
+zero-argument callable returning the side-by-side figure (image | density map with "Est: N"),
+which ``streamcv image --out`` writes. ``streamcv image --json`` prints
+``{"count": N, "zones": {...}}`` (plus ``"gated": reason`` when a sanity gate rejected the
+frame). The heat-map stage reads ``data["density"]`` (``source: density``).
+
+The network is any registry entry of task ``crowd`` (``streamcv models list``); MCNN trained on
+ShanghaiTech B is the default because its published weights are small and local. Sanity gates
+(:mod:`streamcv.features.crowd.gates`) return 0 for dark, blank and textureless frames and, with
+``flat_texture``, clear the density of flat regions. ``calibration`` scales counts per camera.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from streamcv.errors import ConfigError, UnknownNameError
+from streamcv.features.crowd.gates import GateReason, check_frame, textured_mask
+from streamcv.models.registry import ModelEntry, get_model, resolve_weights
+from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.context import StageContext
+from streamcv.types import Event, FrameResult, StageOutput
+from streamcv.zones import ZoneConfig, zone_mask
+
+__all__ = ["CrowdConfig", "Crowd", "CrowdOutput"]
+
+log = logging.getLogger(__name__)
+
+_MAX_SOURCES = 10_000
+
+
+class CrowdConfig(StageConfig):
+    type: Literal["crowd"] = "crowd"
+    model: str = Field("mcnn_shanghaitech_b", description="Registry name of a crowd model "
+                       "(`streamcv models list`): mcnn_shanghaitech_b, dmcount_qnrf, ...")
+    weights: str | None = Field(None, description="Explicit weights path (default: the model "
+                                "store, then a package, then the official URL).")
+    input_scale: float = Field(
+        1.0, gt=0, le=8, description="Frames are resized by this factor before the network "
+        "(then rounded to its stride). Raise it when heads are only a few pixels tall.")
+    tile: int = Field(2048, ge=64, le=8192, description="Largest working side run in one piece; "
+                      "larger frames are cut into overlapping tiles.")
+    tile_overlap: int = Field(128, ge=0, le=4096, description="Least overlap of neighbouring "
+                              "tiles (working pixels; at least the network's receptive field).")
+    max_batch: int = Field(8, ge=1, le=256, description="Tiles per forward pass (all sources).")
+    max_batch_pixels: int = Field(4_000_000, ge=4096, description="Fewer tiles per pass when "
+                                  "their working pixels would exceed this (bounds memory).")
+    fp16: bool = Field(True, description="Half precision on CUDA.")
+    zones: list[ZoneConfig] = Field(default_factory=list,
+                                    description="Polygons whose counts are reported as zone.NAME.")
+    calibration: float = Field(1.0, gt=0, description="Count multiplier for every camera (fit "
+                               "it on a few hand-counted frames).")
+    calibration_per_source: dict[str, float] = Field(
+        default_factory=dict, description="Count multiplier per source id (overrides "
+        "calibration).")
+    interval_s: float = Field(0.0, ge=0, description="Estimate at most once per this many "
+                              "seconds per source (other frames are skipped); 0: every frame.")
+    sanity_gate: bool = Field(True, description="Return 0 for dark, blank or textureless "
+                              "frames.")
+    min_brightness: float = Field(40.0, ge=0, le=255, description="Gate: 99th percentile of luma "
+                                  "below this is dark.")
+    min_contrast: float = Field(6.0, ge=0, description="Gate: luma std below this is blank.")
+    min_texture: float = Field(2.0, ge=0, description="Gate: mean high-pass energy below this "
+                               "is textureless.")
+    flat_texture: float | None = Field(
+        None, ge=0, description="Clear density where the local high-pass energy is below this "
+        "(sky, walls); none: keep the network's map as is.")
+
+    @field_validator("calibration_per_source")
+    @classmethod
+    def verify_calibration(cls, factors: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in factors.items() if not v > 0]
+        if bad:
+            raise ValueError(f"calibration factors must be > 0 (sources {', '.join(bad)})")
+        return factors
+
+    @field_validator("zones")
+    @classmethod
+    def verify_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
+        names = [z.name for z in zones]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"zone names must be unique; repeated: {', '.join(dup)}")
+        return zones
+
+
+@dataclass(frozen=True, eq=False)
+class CrowdOutput(StageOutput):
+    """A crowd stage result; JSON: ``{"count": N, "zones": {...}, "gated": reason}``."""
+
+    count: float = 0.0
+    zones: dict[str, float] = field(default_factory=dict)
+    gated: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.skipped:
+            return super().to_json()
+        out: dict[str, Any] = {"count": round(self.count, 2)}
+        if self.zones:
+            out["zones"] = {k: round(v, 2) for k, v in self.zones.items()}
+        if self.gated:
+            out["gated"] = self.gated
+        if self.events:
+            out["events"] = [{"kind": e.kind, "message": e.message} for e in self.events]
+        return out
+
+
+@dataclass
+class _SourceState:
+    last_run: float | None = None
+    gated: str | None = None
+
+
+@stage_type("crowd", CrowdConfig)
+class Crowd(Stage[CrowdConfig]):
+    """Counts people with a density-map network.
+
+    Example:
+        >>> from streamcv.stages import build_stage
+        >>> left = {"name": "left", "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]],
+        ...         "normalized": True}
+        >>> stage = build_stage({"type": "crowd", "zones": [left]})
+        >>> stage.entry.architecture, stage.name
+        ('mcnn', 'crowd')
+    """
+
+    needs_device = True
+
+    def __init__(self, config: CrowdConfig) -> None:
+        super().__init__(config)
+        try:
+            self.entry: ModelEntry = get_model(config.model)
+        except UnknownNameError as exc:
+            raise ConfigError(str(exc), key="model") from exc
+        if self.entry.task != "crowd":
+            raise ConfigError(f"model {config.model!r} is a {self.entry.task} model, not a crowd "
+                              "counting model", key="model")
+        self.estimator: Any = None
+        self._state: dict[str, _SourceState] = {}
+
+    def on_setup(self, context: StageContext) -> None:
+        device = context.device
+        from streamcv.features.crowd.models.inference import DensityEstimator, Preprocessing
+        from streamcv.features.crowd.models.loading import load_density_net
+
+        c = self.config
+        path = resolve_weights(self.entry.name, c.weights)
+        half = c.fp16 and device.startswith("cuda")
+        net = load_density_net(self.entry, path, device=device, half=half)
+        self.estimator = DensityEstimator(
+            net, Preprocessing.from_meta(self.entry.preprocessing), device=device, half=half,
+            input_scale=c.input_scale, tile=c.tile, tile_overlap=c.tile_overlap,
+            max_batch=c.max_batch, max_batch_pixels=c.max_batch_pixels,
+        )
+        log.info("crowd: %s (%s) from %s on %s%s", self.entry.name, self.entry.architecture, path,
+                 device, " fp16" if half else "")
+
+    # per-source state ----------------------------------------------------------------------
+    def _source(self, source_id: str) -> _SourceState:
+        st = self._state.get(source_id)
+        if st is None:
+            if len(self._state) >= _MAX_SOURCES:
+                self._state.pop(next(iter(self._state)))
+            st = self._state[source_id] = _SourceState()
+        return st
+
+    def _due(self, r: FrameResult) -> bool:
+        if self.config.interval_s <= 0:
+            return True
+        st = self._source(r.frame.source_id)
+        t = float(r.frame.time)
+        if st.last_run is None or t < st.last_run or t - st.last_run >= self.config.interval_s:
+            st.last_run = t
+            return True
+        return False
+
+    def reset(self, source_id: str) -> None:
+        self._state.pop(source_id, None)
+
+    # processing ----------------------------------------------------------------------------
+    def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
+        if self.estimator is None:
+            self.setup("cpu")
+        c = self.config
+        due = [self._due(r) for r in batch]
+        gates = [check_frame(r.frame.image, min_brightness=c.min_brightness,
+                             min_contrast=c.min_contrast, min_texture=c.min_texture)
+                 if go and c.sanity_gate else None for r, go in zip(batch, due, strict=True)]
+        todo = [i for i, (go, g) in enumerate(zip(due, gates, strict=True))
+                if go and (g is None or g.passed)]
+        maps = self.estimator.predict([batch[i].frame.image for i in todo]) if todo else []
+        by_index = dict(zip(todo, maps, strict=True))
+        outs: list[StageOutput] = []
+        for i, r in enumerate(batch):
+            if not due[i]:
+                outs.append(CrowdOutput(skipped=True))
+                continue
+            g = gates[i]
+            reason = g.reason if g is not None else None
+            outs.append(self._output(r, by_index.get(i), reason))
+        return outs
+
+    def _output(self, r: FrameResult, low: np.ndarray | None, reason: GateReason | None
+                ) -> CrowdOutput:
+        from streamcv.features.crowd.figure import density_figure
+        from streamcv.features.crowd.models.inference import to_source_pixels
+
+        c, f = self.config, r.frame
+        w, h = f.width, f.height
+        factor = c.calibration_per_source.get(f.source_id, c.calibration)
+        if low is None:
+            density = np.zeros((h, w), np.float32)
+        else:
+            density = to_source_pixels(low, w, h)
+            if c.flat_texture is not None:
+                density *= textured_mask(f.image, width=w, height=h, min_texture=c.flat_texture)
+            if factor != 1.0:
+                density *= np.float32(factor)
+        density.flags.writeable = False
+        count = float(density.sum(dtype=np.float64))
+        zones = {z.name: float(density[zone_mask(z.polygon(width=w, height=h), width=w,
+                                                  height=h)].sum(dtype=np.float64))
+                 for z in c.zones}
+        metrics = {"count": count, **{f"zone.{k}": v for k, v in zones.items()}}
+        note = str(reason) if reason is not None else None
+        return CrowdOutput(
+            metrics=metrics,
+            events=self._gate_events(f.source_id, note),
+            data={"density": density,
+                  "figure": functools.partial(density_figure, f.image, density, count, note=note)},
+            count=count, zones=zones, gated=note,
+        )
+
+    def _gate_events(self, source_id: str, reason: str | None) -> tuple[Event, ...]:
+        st = self._source(source_id)
+        if reason == st.gated:
+            return ()
+        before, st.gated = st.gated, reason
+        if reason is not None:
+            return (Event("crowd_gated", f"count forced to 0: frame is {reason}",
+                          {"reason": reason}),)
+        return (Event("crowd_ungated", f"frame usable again (was {before})",
+                      {"was": before}),)
+
+    def close(self) -> None:
+        self.estimator = None

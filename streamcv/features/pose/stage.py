@@ -1,0 +1,228 @@
+"""Human pose: 17 COCO keypoints per person, postures, falls and people down.
+
+Two backends, chosen by ``backend``:
+
+* ``movenet`` (default, fast on CPU): top-down. Person boxes come from an earlier stage
+  (``boxes_from``, default ``detect``); each box is cropped and run through MoveNet SinglePose
+  Lightning (int8 TFLite); keypoints are mapped back to source pixels.
+* ``keypointrcnn``: torchvision Keypoint R-CNN finds people and keypoints itself (batched across
+  frames, GPU when present).
+
+Track ids come from ``tracks_from`` (e.g. ``track``) by box IoU, when given. Per frame the
+stage emits the metrics ``count`` (people), ``standing``, ``sitting``, ``lying``, ``unknown``,
+``falls``, ``fallen``, ``down`` and, per zone, ``zone.<name>.count`` and
+``zone.<name>.<posture>`` (a person is in a zone when the bottom centre of its box is); the
+events ``fall`` and ``person_down``; and the people themselves (see
+:mod:`streamcv.features.pose.output`). Postures and falls are defined in :mod:`streamcv.features.pose.posture` and
+:mod:`streamcv.features.pose.fall`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from streamcv.errors import StageError
+from streamcv.features.pose.analysis import PoseAnalyzer
+from streamcv.features.pose.fall import FallConfig
+from streamcv.features.pose.output import PoseOutput
+from streamcv.features.pose.posture import PostureConfig
+from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.context import StageContext
+from streamcv.types import Detections, FrameResult, StageOutput
+from streamcv.zones import ZoneConfig
+
+__all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "match_track_ids"]
+
+Backend = Literal["movenet", "keypointrcnn"]
+DEFAULT_MODELS: dict[str, str] = {
+    "movenet": "movenet_singlepose_lightning_int8",
+    "keypointrcnn": "keypointrcnn_resnet50_fpn_coco",
+}
+
+
+class PoseConfig(StageConfig):
+    type: Literal["pose"] = "pose"
+    backend: Backend = Field("movenet", description="movenet (top-down on person boxes) or "
+                             "keypointrcnn (finds people itself).")
+    model: str | None = Field(None, description="Model registry name (default: the backend's).")
+    weights: str | None = Field(None, description="Explicit weights file (else the model store).")
+    boxes_from: str = Field("detect", description="Stage whose person boxes the movenet backend "
+                            "crops (ignored by keypointrcnn).")
+    tracks_from: str | None = Field(None, description="Stage whose boxes carry track ids, "
+                                    "matched to people by IoU (e.g. 'track').")
+    person_label: str = Field("person", description="Label of person boxes in boxes_from.")
+    min_box_score: float = Field(0.3, ge=0, le=1, description="Ignore person boxes below this.")
+    min_box_px: float = Field(8.0, ge=1, description="Ignore boxes whose larger side is smaller.")
+    max_people: int = Field(64, ge=1, le=1000, description="Most people per frame (highest "
+                            "scores first).")
+    box_scale: float = Field(1.25, ge=1, le=3, description="Crop side / box side (movenet).")
+    flip: bool = Field(True, description="Also run each crop mirrored and average (movenet): "
+                       "steadier keypoints at twice the cost.")
+    num_threads: int | None = Field(None, ge=1, le=64, description="TFLite CPU threads.")
+    min_size: int = Field(800, ge=128, le=2048, description="Keypoint R-CNN input shorter side.")
+    min_person_score: float = Field(0.5, ge=0, le=1, description="Keypoint R-CNN box threshold.")
+    track_iou: float = Field(0.5, gt=0, le=1, description="IoU to take a track id from "
+                             "tracks_from.")
+    posture: PostureConfig = Field(default_factory=PostureConfig)  # type: ignore[arg-type]
+    fall: FallConfig = Field(default_factory=FallConfig)  # type: ignore[arg-type]
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones for per-zone "
+                                    "posture counts.")
+
+    def upstream_refs(self) -> dict[str, str]:
+        """``boxes_from`` (movenet only) and ``tracks_from`` when set."""
+        refs = {"boxes_from": self.boxes_from} if self.backend == "movenet" else {}
+        if self.tracks_from:
+            refs["tracks_from"] = self.tracks_from
+        return refs
+
+    @field_validator("zones")
+    @classmethod
+    def verify_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
+        names = [z.name for z in zones]
+        if len(set(names)) != len(names):
+            raise ValueError(f"zone names must be unique, got {names}")
+        for name in names:
+            if len(f"zone.{name}.standing") > 64:
+                raise ValueError(f"zone name {name!r} is too long (metric names are <= 64 chars)")
+        return zones
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
+    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def match_track_ids(people: np.ndarray, tracked: Detections, *, min_iou: float) -> np.ndarray:
+    """Track id per person box (``-1`` if none): greedy one-to-one matching by IoU."""
+    ids = np.full(len(people), -1, np.int64)
+    keep = tracked.track_id >= 0
+    boxes, tids = tracked.xyxy[keep], tracked.track_id[keep]
+    if len(people) == 0 or len(boxes) == 0:
+        return ids
+    iou = _iou_matrix(np.asarray(people, np.float64), boxes.astype(np.float64))
+    for flat in np.argsort(-iou, axis=None):
+        i, j = np.unravel_index(flat, iou.shape)
+        if iou[i, j] < min_iou:
+            break
+        if ids[i] < 0 and not np.isin(tids[j], ids):
+            ids[i] = tids[j]
+    return ids
+
+
+@stage_type("pose", PoseConfig)
+class PoseStage(Stage[PoseConfig]):
+    """Keypoints, postures and fall metrics per person.
+
+    Example:
+        >>> from streamcv.stages import build_stage
+        >>> stage = build_stage({"type": "pose", "boxes_from": "detect", "tracks_from": "track"})
+        >>> stage.name, stage.config.backend
+        ('pose', 'movenet')
+    """
+
+    needs_device = True
+
+    def __init__(self, config: PoseConfig) -> None:
+        super().__init__(config)
+        self._net: Any = None
+        self._analyzer = PoseAnalyzer(posture=config.posture, fall=config.fall,
+                                      zones=config.zones)
+
+    @property
+    def model_name(self) -> str:
+        return self.config.model or DEFAULT_MODELS[self.config.backend]
+
+    def on_setup(self, context: StageContext) -> None:
+        device = context.device
+        from streamcv.models.registry import get_model, resolve_weights
+
+        c = self.config
+        entry = get_model(self.model_name)
+        if entry.task != "pose":
+            raise StageError(f"stage {self.name}: model {entry.name!r} is a {entry.task} model")
+        path = resolve_weights(entry.name, c.weights)
+        if c.backend == "movenet":
+            from streamcv.features.pose.movenet import MoveNetTopDown
+
+            self._net = MoveNetTopDown(path, box_scale=c.box_scale, num_threads=c.num_threads,
+                                       flip=c.flip)
+        else:
+            from streamcv.features.pose.keypoint_rcnn import KeypointRCNN
+
+            self._net = KeypointRCNN(path, device=device, min_size=c.min_size,
+                                     max_size=max(c.min_size, round(c.min_size * 5 / 3)),
+                                     min_score=c.min_person_score, max_people=c.max_people)
+
+    # people ------------------------------------------------------------------------------------
+    def _person_boxes(self, result: FrameResult) -> Detections | None:
+        c = self.config
+        up = result.outputs.get(c.boxes_from)
+        if up is None:
+            raise StageError(
+                f"stage {self.name!r} reads person boxes from stage {c.boxes_from!r}, which did "
+                f"not run before it (stages so far: {', '.join(result.outputs) or 'none'}); add "
+                "a detection stage before it or set boxes_from"
+            )
+        if up.skipped or up.detections is None:
+            return None
+        d = up.detections
+        labels = np.array([d.label_of(i) for i in range(len(d))], dtype=object)
+        sides = np.maximum(d.xyxy[:, 2] - d.xyxy[:, 0], d.xyxy[:, 3] - d.xyxy[:, 1])
+        d = d[(labels == c.person_label) & (d.confidence >= c.min_box_score)
+              & (sides >= c.min_box_px)]
+        return d[np.argsort(-d.confidence, kind="stable")[: c.max_people]]
+
+    def _detect(self, batch: Sequence[FrameResult]) -> list[Detections | None]:
+        if self._net is None:
+            raise StageError(f"stage {self.name}: setup() was not called")
+        if self.config.backend == "keypointrcnn":
+            found = self._net.predict([r.frame.image for r in batch])
+            return [d[np.argsort(-d.confidence, kind="stable")[: self.config.max_people]]
+                    for d in found]
+        out: list[Detections | None] = []
+        for r in batch:
+            boxes = self._person_boxes(r)
+            if boxes is None:
+                out.append(None)
+                continue
+            kps = self._net.predict(r.frame.image, boxes.xyxy)
+            score = boxes.confidence * (kps[..., 2].mean(axis=1) if len(boxes) else 0)
+            out.append(Detections.from_arrays(
+                boxes.xyxy, score, np.zeros(len(boxes), np.int32), labels=("person",),
+                data={"keypoints": kps},
+            ))
+        return out
+
+    # per frame ---------------------------------------------------------------------------------
+    def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
+        found = self._detect(batch)
+        return [self._frame(r, d) for r, d in zip(batch, found, strict=True)]
+
+    def _frame(self, result: FrameResult, people: Detections | None) -> StageOutput:
+        if people is None:  # upstream skipped this frame (e.g. motion gating)
+            return PoseOutput(skipped=True)
+        c = self.config
+        frame = result.frame
+        tracked = result.outputs.get(c.tracks_from) if c.tracks_from else None
+        if tracked is not None and tracked.detections is not None:
+            people = people.replace(track_id=match_track_ids(
+                people.xyxy, tracked.detections, min_iou=c.track_iou))
+        return self._analyzer.analyze(frame.source_id, frame.time, people, width=frame.width,
+                                      height=frame.height)
+
+    # lifecycle ---------------------------------------------------------------------------------
+    def reset(self, source_id: str) -> None:
+        self._analyzer.reset(source_id)
+
+    def close(self) -> None:
+        self._net = None
+        self._analyzer.reset()

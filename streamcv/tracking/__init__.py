@@ -1,7 +1,0 @@
-"""Multi-object tracking (ByteTrack-style) and the geometry it needs."""
-
-from __future__ import annotations
-
-from streamcv.tracking.bytetrack import ByteTracker, TrackerParams, TrackState
-
-__all__ = ["ByteTracker", "TrackerParams", "TrackState"]
