@@ -29,7 +29,7 @@ from streamcv.config.models import (
 )
 from streamcv.errors import StoreError
 from streamcv.runtime import Runner, RunSummary, StageChain
-from streamcv.sinks.base import Sink
+from streamcv.sinks.base import DrawingSink, Sink
 from streamcv.sinks.sql import SqlSink
 from streamcv.sources import build_source, source_config_from_spec
 from streamcv.sources.base import Source
@@ -38,8 +38,8 @@ from streamcv.store import ResultStore, RunKind, RunStatus
 from streamcv.store.db import resolve_db_url
 from streamcv.types import FrameResult
 
-__all__ = ["Job", "JobExtension", "JobResult", "replay", "replay_sources", "run_key_for", "stop_on_signals",
-           "as_pipeline", "make_source", "record_handlers"]
+__all__ = ["Job", "JobExtension", "JobResult", "replay", "replay_sources", "run_key_for",
+           "stop_on_signals", "as_pipeline", "make_source", "record_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ class JobResult:
     db_url: str | None
 
 
-def as_pipeline(pipeline: str | PipelineConfig | None, default: str = "surveillance") -> PipelineConfig:
+def as_pipeline(pipeline: str | PipelineConfig | None,
+                default: str = "surveillance") -> PipelineConfig:
     if isinstance(pipeline, PipelineConfig):
         return pipeline
     return load_pipeline(pipeline or default)
@@ -164,9 +165,10 @@ class Job:
         self.pipeline = pipeline
         self._sources: list[Any] = []
         self._db: str | None = None
-        self._database = DatabaseConfig()  # type: ignore[call-arg]
+        self._database = DatabaseConfig()
         self._runtime: RuntimeConfig | None = None
         self._sinks: list[Sink] = []
+        self._media: list[DrawingSink] = []
         self._on_results: Callable[[Sequence[FrameResult]], None] | None = None
         self._on_runner: Callable[[Runner], None] | None = None
         self._idempotent = True
@@ -191,8 +193,15 @@ class Job:
         return self
 
     def sinks(self, *sinks: Sink) -> Job:
-        """More sinks after the SQL one (progress, media, ...)."""
+        """More sinks after the SQL one (progress, ...; sinks that draw go to :meth:`media`)."""
         self._sinks.extend(sinks)
+        return self
+
+    def media(self, *sinks: DrawingSink) -> Job:
+        """Sinks that write pictures (snapshots, annotated video, ``image --out``): each is
+        given the run's :meth:`StageChain.draw <streamcv.runtime.StageChain.draw>` before the
+        run (every stage draws its own output) and then runs after the :meth:`sinks`."""
+        self._media.extend(sinks)
         return self
 
     def on_results(self, callback: Callable[[Sequence[FrameResult]], None] | None) -> Job:
@@ -224,7 +233,9 @@ class Job:
         ext = self._extension
         sources = [make_source(c) for c in self._sources]
         chain = StageChain.from_configs(self.pipeline.stages, name=self.pipeline.name)
-        all_sinks = list(self._sinks)
+        for media in self._media:
+            media.bind_draw(chain.draw)
+        all_sinks: list[Sink] = [*self._sinks, *self._media]
         store: ResultStore | None = None
         run_id: int | None = None
         writer: Any = None

@@ -35,7 +35,8 @@ from typing import Any
 
 from streamcv.errors import ConfigError, UnknownNameError
 
-__all__ = ["Feature", "ENTRY_POINT_GROUP", "features", "feature", "add_feature", "event_owner"]
+__all__ = ["Feature", "ENTRY_POINT_GROUP", "features", "feature", "add_feature", "remove_feature",
+           "event_owner"]
 
 #: Entry-point group through which installed packages add features.
 ENTRY_POINT_GROUP = "streamcv.features"
@@ -57,6 +58,8 @@ class Feature:
         events: event kinds this feature's stages emit (unique across features).
         records: writer record kinds this feature handles: kind → ``factory(store)`` returning
             ``handler(record)`` (applied by the store writer, spooled during outages).
+        retention: tables of time-series rows (with a ``ts`` column) that the daemon's
+            ``retention.results_days`` deletes together with the core result rows.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Feature:
     events: tuple[str, ...] = ()
     records: Mapping[str, Callable[[Any], Callable[[dict[str, Any]], None]]] = field(
         default_factory=dict)
+    retention: tuple[Any, ...] = ()
 
 
 _lock = threading.RLock()
@@ -163,11 +167,30 @@ def add_feature(feat: Feature) -> Feature:
     return feat
 
 
+def remove_feature(name: str) -> None:
+    """Remove a feature added with :func:`add_feature` (test clean-up); registries drop it too.
+
+    Raises:
+        UnknownNameError: no feature of that name was added in this process (built-in and
+            entry-point features cannot be removed).
+    """
+    global _loaded
+    with _lock:
+        if all(f.name != name for f in _extra):
+            raise UnknownNameError("added feature", name, [f.name for f in _extra])
+        _extra[:] = [f for f in _extra if f.name != name]
+        if _loaded is not None:
+            _loaded = tuple(f for f in _loaded if f.name != name)
+    for hook in _listeners:
+        hook()
+
+
 _listeners: list[Callable[[], None]] = []
 
 
 def on_change(hook: Callable[[], None]) -> None:
-    """Call ``hook`` after :func:`add_feature` (registries drop what they cached)."""
+    """Call ``hook`` after :func:`add_feature` and :func:`remove_feature` (registries drop what
+    they cached)."""
     _listeners.append(hook)
 
 

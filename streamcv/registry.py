@@ -13,9 +13,17 @@ from pydantic import Field
 
 from streamcv.errors import UnknownNameError
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "Entry"]
 
 T = TypeVar("T")
+E = TypeVar("E")
+
+
+class Entry(Generic[E]):
+    """One registered name: its class and its config model."""
+
+    def __init__(self, name: str, cls: type[E], config: type[Any]) -> None:
+        self.name, self.cls, self.config = name, cls, config
 
 
 class Registry(Generic[T]):
@@ -23,7 +31,7 @@ class Registry(Generic[T]):
 
     Example:
         >>> from typing import Literal
-        >>> from streamcv.config.base import StrictModel
+        >>> from streamcv.strict import StrictModel
         >>> reg: Registry[object] = Registry("widget")
         >>> class WConf(StrictModel):
         ...     type: Literal["w"] = "w"
@@ -33,20 +41,18 @@ class Registry(Generic[T]):
         True
     """
 
-    class Entry(Generic[T]):  # noqa: D106 - simple record
-        def __init__(self, name: str, cls: type[T], config: type[Any]) -> None:
-            self.name, self.cls, self.config = name, cls, config
-
     def __init__(
-        self, kind: str, loader: Callable[[], Iterable[tuple[str, type[T], type[Any]]]] | None = None
+        self,
+        kind: str,
+        loader: Callable[[], Iterable[tuple[str, type[T], type[Any]]]] | None = None,
     ) -> None:
         self.kind = kind
-        self._own: dict[str, Registry.Entry[T]] = {}
+        self._own: dict[str, Entry[T]] = {}
         self._loader = loader
-        self._loaded: dict[str, Registry.Entry[T]] | None = None
+        self._loaded: dict[str, Entry[T]] | None = None
 
     @property
-    def _entries(self) -> dict[str, Registry.Entry[T]]:
+    def _entries(self) -> dict[str, Entry[T]]:
         if self._loader is None:
             return self._own
         if self._loaded is None:
@@ -54,7 +60,7 @@ class Registry(Generic[T]):
             for name, cls, config in self._loader():
                 if name in loaded:
                     raise ValueError(f"{self.kind} {name!r} registered twice")
-                loaded[name] = Registry.Entry(name, cls, config)
+                loaded[name] = Entry(name, cls, config)
             self._loaded = loaded
         return self._loaded
 
@@ -66,13 +72,13 @@ class Registry(Generic[T]):
         def deco(cls: type[T]) -> type[T]:
             if name in self._own:
                 raise ValueError(f"{self.kind} {name!r} registered twice")
-            self._own[name] = Registry.Entry(name, cls, config)
+            self._own[name] = Entry(name, cls, config)
             self._loaded = None
             return cls
 
         return deco
 
-    def get(self, name: str) -> Registry.Entry[T]:
+    def get(self, name: str) -> Entry[T]:
         entries = self._entries
         try:
             return entries[name]

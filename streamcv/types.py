@@ -32,14 +32,16 @@ class Frame:
         pts: presentation timestamp in ``time_base`` units (``None`` for stills).
         time_base: seconds per pts tick.
         time: media time in seconds (``pts * time_base`` for video; sequence position for stills).
-        wallclock: timezone-aware UTC time the frame shows (file start + time, or arrival time live).
+        wallclock: timezone-aware UTC time the frame shows (file start + time, or arrival time
+            live).
         image: H x W x 3 uint8 RGB array (read-only).
 
     Example:
         >>> import numpy as np
         >>> from datetime import datetime, timezone
         >>> f = Frame.create("cam", 0, np.zeros((2, 3, 3), np.uint8), pts=0,
-        ...                  time_base=Fraction(1, 25), wallclock=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        ...                  time_base=Fraction(1, 25),
+        ...                  wallclock=datetime(2026, 1, 1, tzinfo=timezone.utc))
         >>> f.width, f.height, f.time
         (3, 2, 0.0)
     """
@@ -122,10 +124,11 @@ class Detections:
 
     def __post_init__(self) -> None:
         n = len(np.asarray(self.xyxy).reshape(-1, 4))
+        xyxy = np.asarray(self.xyxy).reshape(-1, 4)
+        object.__setattr__(self, "xyxy", _as_array(xyxy, np.float32, (4,), "xyxy", n))
         object.__setattr__(
-            self, "xyxy", _as_array(np.asarray(self.xyxy).reshape(-1, 4), np.float32, (4,), "xyxy", n)
+            self, "confidence", _as_array(self.confidence, np.float32, (), "confidence", n)
         )
-        object.__setattr__(self, "confidence", _as_array(self.confidence, np.float32, (), "confidence", n))
         object.__setattr__(self, "class_id", _as_array(self.class_id, np.int32, (), "class_id", n))
         object.__setattr__(self, "track_id", _as_array(self.track_id, np.int64, (), "track_id", n))
         data = {}
@@ -157,10 +160,12 @@ class Detections:
         return cls(xy, confidence, class_id, tid, tuple(labels), dict(data or {}))
 
     @classmethod
-    def from_torchvision(cls, output: Mapping[str, Any], *, labels: Sequence[str] = ()) -> Detections:
+    def from_torchvision(
+        cls, output: Mapping[str, Any], *, labels: Sequence[str] = ()
+    ) -> Detections:
         """Adapt one element of a torchvision detection model's output list."""
         def np_(key: str) -> np.ndarray:
-            return output[key].detach().cpu().numpy()
+            return np.asarray(output[key].detach().cpu().numpy())
 
         extra = {}
         if "keypoints" in output:
@@ -169,7 +174,8 @@ class Detections:
                 kp = np.concatenate([kp[..., :2], np_("keypoints_scores")[..., None]], axis=-1)
             extra["keypoints"] = kp
         # torchvision label ids are 1-based with 0 = background; keep them as given.
-        return cls.from_arrays(np_("boxes"), np_("scores"), np_("labels"), labels=labels, data=extra)
+        return cls.from_arrays(np_("boxes"), np_("scores"), np_("labels"), labels=labels,
+                               data=extra)
 
     # access ---------------------------------------------------------------------------------
     def __len__(self) -> int:

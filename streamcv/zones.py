@@ -2,30 +2,48 @@
 
 A zone config is ``{name: str, points: [[x, y], ...], normalized: bool}``; normalised points are
 fractions of the frame width/height (0-1), so one config fits every resolution of a camera.
+Every stage takes its zones as a :data:`ZoneList` (and counting lines as a :data:`LineList`):
+names unique within the list and at most :data:`MAX_NAME_LENGTH` characters, at most
+:data:`MAX_ZONES` entries.
 
 Example:
     >>> z = ZoneConfig(name="door", points=[[0, 0], [0.5, 0], [0.5, 1], [0, 1]], normalized=True)
     >>> poly = z.polygon(width=200, height=100)
     >>> bool(contains(poly, [[10, 50], [150, 50]])[0]), bool(contains(poly, [[150, 50]])[0])
     (True, False)
+    >>> from pydantic import TypeAdapter
+    >>> try:
+    ...     TypeAdapter(ZoneList).validate_python([z, z])
+    ... except ValueError as exc:
+    ...     print(exc.errors()[0]["msg"])
+    Value error, zone names must be unique; repeated: door
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Protocol, TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from streamcv.config.base import StrictModel
+from streamcv.strict import StrictModel
 
-__all__ = ["ZoneConfig", "LineConfig", "contains", "zone_mask"]
+__all__ = ["ZoneConfig", "LineConfig", "ZoneList", "LineList", "check_unique_names",
+           "MAX_NAME_LENGTH", "MAX_ZONES", "contains", "zone_mask"]
+
+#: Longest zone or line name: the metric names built from one (the longest is the pose stage's
+#: ``zone.<name>.standing``) stay within the 64 characters the results store keeps.
+MAX_NAME_LENGTH = 48
+#: Most zones (or lines) in one list.
+MAX_ZONES = 100
 
 
 class ZoneConfig(StrictModel):
-    name: str = Field(..., min_length=1, description="Zone name stored with results.")
+    name: str = Field(..., min_length=1, max_length=MAX_NAME_LENGTH,
+                      description="Zone name stored with results.")
     points: list[tuple[float, float]] = Field(..., min_length=3, description="Polygon vertices.")
     normalized: bool = Field(
         False, description="Points are fractions (0-1) of frame width/height, not pixels."
@@ -47,7 +65,7 @@ class ZoneConfig(StrictModel):
 
 
 class LineConfig(StrictModel):
-    name: str = Field(..., min_length=1)
+    name: str = Field(..., min_length=1, max_length=MAX_NAME_LENGTH)
     start: tuple[float, float]
     end: tuple[float, float]
     normalized: bool = False
@@ -57,6 +75,50 @@ class LineConfig(StrictModel):
         if self.normalized:
             pts = pts * np.array([width, height], np.float32)
         return pts
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def check_unique_names(items: list[N], *, what: str = "zone", field: str | None = None) -> list[N]:
+    """``items`` if their names are unique, else a ``ValueError`` naming the first repeat.
+
+    With ``field`` (the list's key) the message starts with the repeat's path,
+    ``zones.1.name: ...``, which the config loader turns into that item's YAML line.
+
+    Example:
+        >>> z = ZoneConfig(name="door", points=[[0, 0], [1, 0], [1, 1]])
+        >>> check_unique_names([z, z], field="zones")
+        Traceback (most recent call last):
+        ...
+        ValueError: zones.1.name: zone names must be unique; repeated: door
+    """
+    names = [item.name for item in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        where = next(i for i, n in enumerate(names) if n in names[:i])
+        path = f"{field}.{where}.name: " if field else ""
+        raise ValueError(f"{path}{what} names must be unique; repeated: {', '.join(dup)}")
+    return items
+
+
+def _unique_zones(zones: list[ZoneConfig], info: ValidationInfo) -> list[ZoneConfig]:
+    return check_unique_names(zones, what="zone", field=info.field_name)
+
+
+def _unique_lines(lines: list[LineConfig], info: ValidationInfo) -> list[LineConfig]:
+    return check_unique_names(lines, what="line", field=info.field_name)
+
+
+#: The zones of a stage config: unique names, at most :data:`MAX_ZONES` (see the module example).
+ZoneList = Annotated[list[ZoneConfig], Field(max_length=MAX_ZONES), AfterValidator(_unique_zones)]
+#: The counting lines of a stage config: unique names, at most :data:`MAX_ZONES`.
+LineList = Annotated[list[LineConfig], Field(max_length=MAX_ZONES), AfterValidator(_unique_lines)]
 
 
 def contains(polygon: npt.NDArray[np.float32], points: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -77,6 +139,7 @@ def _mask(key: bytes, width: int, height: int) -> npt.NDArray[np.bool_]:
     return out
 
 
-def zone_mask(polygon: npt.NDArray[np.float32], *, width: int, height: int) -> npt.NDArray[np.bool_]:
+def zone_mask(polygon: npt.NDArray[np.float32], *, width: int, height: int
+              ) -> npt.NDArray[np.bool_]:
     """Boolean H x W mask of the polygon (cached per polygon and size; read-only)."""
     return _mask(np.ascontiguousarray(polygon, np.float32).tobytes(), width, height)

@@ -12,24 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from streamcv import __version__
+from streamcv.cli.args import CliError, add_db_argument, add_pipeline_argument
 from streamcv.errors import StreamCVError
 
 __all__ = ["main", "build_parser", "CliError", "add_db_argument", "add_pipeline_argument"]
-
-
-class CliError(Exception):
-    """A usage error detected by the CLI itself (exit status 2)."""
-
-
-def add_db_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="URL",
-                   help="results database (default: $STREAMCV_DB, the config's, or "
-                        "sqlite:///streamcv.db)")
-
-
-def add_pipeline_argument(p: argparse.ArgumentParser, default: str | None = None) -> None:
-    p.add_argument("--pipeline", "-p", metavar="P", default=default,
-                   help="preset name from pipelines/ or a pipeline YAML path")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,9 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     from streamcv import plugins
     from streamcv.cli import cmd_core, cmd_models, cmd_query
 
-    parser = argparse.ArgumentParser(prog="streamcv", description="Streaming video analytics for CCTV.")
+    parser = argparse.ArgumentParser(prog="streamcv",
+                                     description="Streaming video analytics for CCTV.")
     parser.add_argument("--version", action="version", version=f"streamcv {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more logging (-vv: debug)")
     parser.add_argument("--log-json", action="store_true", help="structured JSON log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in (cmd_core.register, cmd_models.register, cmd_query.register,

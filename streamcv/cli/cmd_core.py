@@ -15,7 +15,10 @@ from streamcv.cli.progress import ProgressSink
 from streamcv.config.models import AppConfig, PipelineConfig, load_config
 from streamcv.runtime import StageChain
 from streamcv.sinks.annotate import annotate, write_image
+from streamcv.sinks.base import Draw, RuntimeEvent
+from streamcv.sinks.snapshots import SnapshotSink
 from streamcv.sources import source_config_from_spec
+from streamcv.sources.base import SourceInfo
 from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
 from streamcv.store import RunKind
 from streamcv.store.db import resolve_db_url
@@ -23,11 +26,12 @@ from streamcv.types import FrameResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate"]
+__all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate",
+           "snapshot_sinks"]
 
 
 def register(sub: Any) -> None:
-    from streamcv.cli import add_db_argument, add_pipeline_argument
+    from streamcv.cli.args import add_db_argument, add_pipeline_argument
 
     p = sub.add_parser("run", help="daemon: run every source in CONFIG until stopped "
                        "(SIGTERM drains and flushes, SIGHUP reloads the sources)")
@@ -42,7 +46,8 @@ def register(sub: Any) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--every", type=int, metavar="N", help="keep every N-th frame")
     g.add_argument("--fps", type=float, metavar="F", help="keep about F frames per second")
-    p.add_argument("--config", metavar="CONFIG", help="take runtime/database settings from CONFIG")
+    p.add_argument("--config", metavar="CONFIG", help="take pipeline, runtime, database and "
+                   "output (snapshots) settings from CONFIG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_replay)
 
@@ -110,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from streamcv.runtime.memtrace import install_from_env
 
     install_from_env()
-    job = daemon_job(cfg, pipeline, db=_db_url(args, cfg), config_path=args.config).run()
+    job = daemon_job(cfg, pipeline, db=_db_url(args, cfg), config_path=args.config).media(
+        *snapshot_sinks(cfg)).run()
     code = _report(job, label="run")
     return 0 if code == 130 else code  # SIGTERM/SIGINT is how a daemon is meant to stop
 
@@ -126,7 +132,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         sources = replay_sources(args.paths, every_n=args.every, fps=args.fps)
         job = Job(RunKind.REPLAY, pipeline or as_pipeline(None)).sources(sources).store(
             _db_url(args, cfg), cfg.database if cfg else None).runtime(
-            cfg.runtime if cfg else None).sinks(progress).handle_signals().run()
+            cfg.runtime if cfg else None).sinks(progress).media(
+            *snapshot_sinks(cfg)).handle_signals().run()
     finally:
         progress.close()
     code = _report(job, label="replay")
@@ -137,15 +144,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return code
 
 
+def snapshot_sinks(cfg: AppConfig | None) -> list[SnapshotSink]:
+    """The config's snapshot sink (``output.dir`` with ``output.annotate_every_s`` > 0), if any."""
+    if cfg is None or not cfg.output.dir or cfg.output.annotate_every_s <= 0:
+        return []
+    return [SnapshotSink(cfg.output.dir, every_s=cfg.output.annotate_every_s)]
+
+
 class _ImagePrinter:
-    """Prints each image's result as it arrives and writes annotated copies."""
+    """A sink that prints each image's result as it arrives and writes annotated copies (drawn
+    by the stages, see :meth:`streamcv.app.Job.media`)."""
 
     def __init__(self, paths: list[Path], *, as_json: bool, out: Path | None) -> None:
         self.paths = paths
         self.as_json = as_json
         self.out = out
+        self.draw: Draw = annotate
 
-    def __call__(self, results: Sequence[FrameResult]) -> None:
+    def bind_draw(self, draw: Draw) -> None:
+        self.draw = draw
+
+    def source_started(self, info: SourceInfo) -> None:
+        return None
+
+    def event(self, event: RuntimeEvent) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def write(self, results: Sequence[FrameResult]) -> None:
         for r in results:
             path = self.paths[r.frame.index]
             stages = r.to_json()
@@ -163,21 +191,11 @@ class _ImagePrinter:
                             for item in items:
                                 print(f"    {_item_line(key, item)}")
             if self.out is not None:
-                write_image(self.out / f"{path.stem}.annotated.jpg", _draw(r))
+                write_image(self.out / f"{path.stem}.annotated.jpg", self.draw(r))
                 for name, out in r.outputs.items():  # stage figures (crowd: image | density map)
                     figure = out.data.get("figure")
                     if callable(figure):
                         write_image(self.out / f"{path.stem}.{name}.jpg", figure())
-
-
-def _draw(result: FrameResult) -> Any:
-    """Annotated picture: boxes and metrics, plus skeletons and postures when there are people."""
-    if any(o.detections is not None and "keypoints" in o.detections.data
-           for o in result.outputs.values()):
-        from streamcv.features.pose.draw import annotate_with_poses
-
-        return annotate_with_poses(result)
-    return annotate(result)
 
 
 def _item_line(kind: str, item: Any) -> str:
@@ -200,7 +218,7 @@ def cmd_image(args: argparse.Namespace) -> int:
     src = ImagesSourceConfig(id=_images_id(args.paths), paths=[str(p) for p in paths])
     printer = _ImagePrinter(paths, as_json=args.json, out=Path(args.out) if args.out else None)
     job = Job(RunKind.IMAGE, pipeline).sources([src]).store(
-        None if args.no_db else _db_url(args)).on_results(printer).run()
+        None if args.no_db else _db_url(args)).media(printer).run()
     s = job.summary
     if not args.json:
         where = f" → {job.db_url} (run {job.run_id})" if job.db_url else ""

@@ -11,7 +11,7 @@ __all__ = ["register", "cmd_query"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from streamcv.cli import add_db_argument
+    from streamcv.cli.args import add_db_argument
 
     p = sub.add_parser("query", help="query the results database")
     add_arguments(p)
@@ -21,13 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("table", metavar="TABLE",
-                   help="frames, observations (metrics), detections, counts, events, runs, sources, ...")
+                   help="frames, observations (metrics), detections, counts, events, runs, "
+                        "sources, ...")
     p.add_argument("--source", metavar="S", help="only this source id")
-    p.add_argument("--since", metavar="T", help="ISO time (UTC if naive), or relative: -1h, -30min, today")
+    p.add_argument("--since", metavar="T",
+                   help="ISO time (UTC if naive), or relative: -1h, -30min, today")
     p.add_argument("--until", metavar="T", help="same forms as --since")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--every", metavar="INTERVAL", help="group into intervals: 15s, 1min, 1h, 1d")
-    group.add_argument("--by", choices=("hour", "day"), help="group by hour or day (= --every 1h|1d)")
+    group.add_argument("--every", metavar="INTERVAL",
+                       help="group into intervals: 15s, 1min, 1h, 1d")
+    group.add_argument("--by", choices=("hour", "day"),
+                       help="group by hour or day (= --every 1h|1d)")
     p.add_argument("--run", type=int, metavar="ID", help="only this run")
     p.add_argument("--stage", metavar="NAME", help="only this stage")
     p.add_argument("--metric", metavar="NAME", help="only this metric (observations)")

@@ -1,13 +1,8 @@
-"""Base pydantic model for every config section: strict, frozen, self-documenting."""
+"""Base pydantic model for every config section (kept here for imports that predate
+:mod:`streamcv.strict`, where it lives so that layers below ``config`` can use it)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from streamcv.strict import StrictModel
 
 __all__ = ["StrictModel"]
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors (a typo never silently becomes a default)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)

@@ -13,7 +13,7 @@ import ipaddress
 
 from pydantic import Field, model_validator
 
-from streamcv.config.base import StrictModel
+from streamcv.strict import StrictModel
 
 __all__ = ["HealthConfig", "SpoolConfig", "RetentionConfig", "parse_listen"]
 
@@ -92,7 +92,8 @@ class SpoolConfig(StrictModel):
 class RetentionConfig(StrictModel):
     results_days: float | None = Field(
         None, gt=0, description="Delete frames, observations, detections and events older than "
-        "this (null: keep)."
+        "this, and the features' time-series rows (heat-map and scene-quality windows); "
+        "null: keep."
     )
     health_days: float | None = Field(
         None, gt=0, description="Delete source state changes and gaps older than this."

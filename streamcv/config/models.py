@@ -8,18 +8,18 @@ registry is configurable without touching this file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 import streamcv.sources as _sources
 import streamcv.stages as _stages
-from streamcv.config.base import StrictModel
 from streamcv.config.daemon import HealthConfig, RetentionConfig, SpoolConfig
 from streamcv.config.presets import resolve_pipeline_path
 from streamcv.config.yamlio import load_yaml, validate
 from streamcv.errors import ConfigError, UnknownNameError
 from streamcv.stages.upstream import verify_upstream
+from streamcv.strict import StrictModel
 
 __all__ = [
     "DatabaseConfig", "RuntimeConfig", "OutputConfig", "PipelineConfig", "AppConfig",
@@ -27,8 +27,19 @@ __all__ = [
     "StageConfigUnion", "SourceConfigUnion", "load_config", "load_pipeline",
 ]
 
-StageConfigUnion = _stages.STAGES.config_union()
-SourceConfigUnion = _sources.SOURCES.config_union()
+if TYPE_CHECKING:  # what the checker sees: every stage config is a StageConfig
+    from streamcv.sources.file import FileSourceConfig
+    from streamcv.sources.images import ImagesSourceConfig
+    from streamcv.sources.live import RtspSourceConfig, WebcamSourceConfig
+    from streamcv.sources.synthetic import SyntheticSourceConfig
+    from streamcv.stages import StageConfig
+
+    StageConfigUnion = StageConfig
+    SourceConfigUnion = (FileSourceConfig | ImagesSourceConfig | RtspSourceConfig
+                         | WebcamSourceConfig | SyntheticSourceConfig)
+else:  # what pydantic validates: the discriminated unions of the registries
+    StageConfigUnion = _stages.STAGES.config_union()
+    SourceConfigUnion = _sources.SOURCES.config_union()
 
 
 class DatabaseConfig(StrictModel):
@@ -54,17 +65,28 @@ class RuntimeConfig(StrictModel):
 
 
 class OutputConfig(StrictModel):
-    dir: str | None = Field(None, description="Folder for annotated snapshots (None: none).")
+    """Annotated snapshots of ``streamcv run`` and ``streamcv replay --config``
+    (:class:`streamcv.sinks.snapshots.SnapshotSink`)."""
+
+    dir: str | None = Field(
+        None, description="Folder for annotated snapshots, <dir>/<source>/<UTC time>.jpg (None: "
+        "none); the daemon's retention.media_days prunes it.")
     annotate_every_s: float = Field(
-        0.0, ge=0, description="For video, save at most one annotated frame per this many seconds "
-        "(0: none)."
+        0.0, ge=0, description="Save at most one annotated frame per source per this many "
+        "seconds of media time, each stage drawing its output on it (0: none; needs dir)."
     )
+
+    @model_validator(mode="after")
+    def verify_dir_for_snapshots(self) -> OutputConfig:
+        if self.annotate_every_s > 0 and not self.dir:
+            raise ValueError("annotate_every_s needs output.dir (the folder for the snapshots)")
+        return self
 
 
 class PipelineConfig(StrictModel):
     name: str = Field("custom", description="Pipeline name stored with each run.")
     description: str = ""
-    stages: list[StageConfigUnion] = Field(default_factory=list)  # type: ignore[valid-type]
+    stages: list[StageConfigUnion] = Field(default_factory=list)
 
     @field_validator("stages")
     @classmethod
@@ -82,25 +104,25 @@ class PipelineConfig(StrictModel):
 
 
 class AppConfig(StrictModel):
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)  # type: ignore[arg-type]
-    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)  # type: ignore[arg-type]
-    output: OutputConfig = Field(default_factory=OutputConfig)  # type: ignore[arg-type]
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
     health: HealthConfig = Field(
-        default_factory=HealthConfig,  # type: ignore[arg-type]
+        default_factory=HealthConfig,
         description="Daemon health: /metrics and /healthz endpoint, stall watchdog.",
     )
     spool: SpoolConfig = Field(
-        default_factory=SpoolConfig,  # type: ignore[arg-type]
+        default_factory=SpoolConfig,
         description="On-disk spool for results while the database is unreachable (daemon).",
     )
     retention: RetentionConfig = Field(
-        default_factory=RetentionConfig,  # type: ignore[arg-type]
+        default_factory=RetentionConfig,
         description="Deleting and thinning old rows and media (daemon; off by default).",
     )
     pipeline: str | PipelineConfig = Field(
         "surveillance", description="A preset name from pipelines/, a YAML path, or inline stages."
     )
-    sources: list[SourceConfigUnion] = Field(default_factory=list)  # type: ignore[valid-type]
+    sources: list[SourceConfigUnion] = Field(default_factory=list)
 
     @field_validator("sources")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,7 +37,8 @@ def loads_yaml(text: str, *, file: str = "<string>") -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"invalid YAML: {exc.problem or exc.context}", line=line, file=file) from exc
+        raise ConfigError(f"invalid YAML: {exc.problem or exc.context}", line=line,
+                          file=file) from exc
 
 
 def line_of(data: Any, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
@@ -72,8 +74,32 @@ def _is_branch(part: int | str) -> bool:
     )
 
 
+_ITEM_PATH = re.compile(r"(\w+(?:\.\w+)+): (.+)", re.DOTALL)
+
+
+def _item_error(loc: tuple[int | str, ...], msg: str) -> tuple[tuple[int | str, ...], str]:
+    """Move the path that a list or model validator puts before its message into ``loc``.
+
+    A validator of ``stages`` that rejects ``stages.1.detections_from`` says so in its message;
+    pydantic can only place the error at ``stages``. The path, relative to the validated field,
+    is appended to ``loc`` so that the error names the key and the line of the item.
+
+    Example:
+        >>> _item_error(("pipeline", "stages"), "stages.1.detections_from: 'x' is not ...")
+        (('pipeline', 'stages', 1, 'detections_from'), "'x' is not ...")
+    """
+    m = _ITEM_PATH.fullmatch(msg)
+    if m is None or not loc:
+        return loc, msg
+    head, *rest = m.group(1).split(".")
+    if head != loc[-1]:
+        return loc, msg
+    return (*loc, *(int(p) if p.isdigit() else p for p in rest)), m.group(2)
+
+
 def validate(model: type[M], data: Any, *, file: str = "<config>") -> M:
-    """Validate ``data`` into ``model``; the first error becomes a ConfigError naming line and key."""
+    """Validate ``data`` into ``model``; the first error becomes a ConfigError naming line and
+    key."""
     if data is None:
         data = {}
     try:
@@ -83,8 +109,10 @@ def validate(model: type[M], data: Any, *, file: str = "<config>") -> M:
         err = max(exc.errors(), key=lambda e: (
             len(e["loc"]), not any(part in _BUILTIN_BRANCHES for part in e["loc"])
         ))
-        line, key = line_of(data, tuple(err["loc"]))
-        msg = err["msg"].removeprefix("Value error, ")
+        loc, msg = tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error":
+            loc, msg = _item_error(loc, msg)
+        line, key = line_of(data, loc)
         if err["type"] == "extra_forbidden":
             msg = "unknown key (typo?)"
         elif err["type"] == "union_tag_invalid":

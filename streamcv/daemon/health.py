@@ -54,7 +54,7 @@ class HealthMonitor:
 
     Example:
         >>> from streamcv.runtime import Runner, StageChain
-        >>> mon = HealthMonitor(Runner([], StageChain([])), writer=None)
+        >>> mon = HealthMonitor(Runner([], StageChain([]), []), writer=None)
         >>> mon.healthz()[0]
         200
     """

@@ -1,5 +1,6 @@
 """Retention: delete result rows, health rows and media older than configured ages, and thin
-older result rows to one frame per interval.
+older result rows to one frame per interval. Features' time-series tables (heat-map windows,
+scene-quality windows: ``Feature.retention``) go with the result rows.
 
 Runs in the daemon on its own thread every ``retention.interval_s`` (and once at start).
 Deleting goes table by table in bounded chunks (SQLite holds its write lock briefly; the frame
@@ -11,8 +12,9 @@ Example:
     >>> from streamcv.config.daemon import RetentionConfig
     >>> from streamcv.store import ResultStore
     >>> store = ResultStore("sqlite://")
-    >>> apply_retention(store, RetentionConfig(results_days=30)).deleted
-    {'detections': 0, 'observations': 0, 'events': 0, 'frames': 0}
+    >>> deleted = apply_retention(store, RetentionConfig(results_days=30)).deleted
+    >>> [deleted[t] for t in ("detections", "observations", "events", "frames", "heatmap_windows")]
+    [0, 0, 0, 0, 0]
     >>> store.close()
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select
 
+from streamcv import plugins
 from streamcv.config.daemon import RetentionConfig
 from streamcv.store import schema
 from streamcv.store.schema_health import source_gaps, source_states
@@ -51,6 +54,12 @@ class RetentionReport:
     thinned_frames: int = 0
     media_files: int = 0
     seconds: float = 0.0
+
+
+def feature_tables() -> list[Any]:
+    """The features' time-series tables that ``results_days`` also applies to
+    (``Feature.retention``)."""
+    return [t for feat in plugins.features() for t in feat.retention]
 
 
 def _delete_older(conn: Any, table: Any, column: Any, cutoff: datetime) -> int:
@@ -129,7 +138,7 @@ def apply_retention(
     report = RetentionReport()
     if cfg.results_days is not None:
         cutoff = now - timedelta(days=cfg.results_days)
-        for t in _RESULT_TABLES:
+        for t in (*_RESULT_TABLES, *feature_tables()):
             with store.engine.begin() as conn:
                 report.deleted[t.name] = _delete_older(conn, t, t.c.ts, cutoff)
     if cfg.health_days is not None:

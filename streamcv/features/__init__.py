@@ -14,6 +14,7 @@ __all__ = ["BUILTIN"]
 BUILTIN: tuple[str, ...] = (
     "streamcv.features.frame_stats.feature:FEATURE",
     "streamcv.features.motion.feature:FEATURE",
+    "streamcv.features.tamper.feature:FEATURE",
     "streamcv.features.detection.feature:FEATURE",
     "streamcv.features.tracking.feature:FEATURE",
     "streamcv.features.counting.feature:FEATURE",

@@ -6,7 +6,7 @@ sha256 (or torchvision's sha256 prefix) and only then renames the file into plac
 never holds a partial or wrong file: on a mismatch the partial file is deleted and
 :class:`DownloadError` says what was expected and what arrived.
 
-Example:
+Example (skipped by the doctest run, which stays offline: it downloads):
     >>> from streamcv.models import get_model
     >>> path = pull(get_model("yolox_nano"))  # doctest: +SKIP
 """
@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from streamcv.errors import StreamCVError
-from streamcv.models.registry import ModelEntry, check_file, store_path
+from streamcv.models.entry import ModelEntry, check_file, store_path
 
 __all__ = ["DownloadError", "pull"]
 

@@ -14,7 +14,7 @@ from streamcv.query.api import query, resolve_table
 from streamcv.query.format import Format, render
 from streamcv.query.registry import TABLES
 from streamcv.query.tables import ALIASES, Filters, TableSpec
-from streamcv.query.timeparse import parse_interval, parse_time
+from streamcv.timeparse import parse_interval, parse_time
 
 __all__ = [
     "query",

@@ -21,9 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from streamcv.errors import QueryError, StoreError, UnknownNameError
 from streamcv.query.registry import TABLES
 from streamcv.query.tables import ALIASES, Filters, TableSpec
-from streamcv.query.timeparse import parse_interval, parse_time
 from streamcv.store import ResultStore, schema
-from streamcv.store.db import first_line
+from streamcv.text import first_line
+from streamcv.timeparse import parse_interval, parse_time
 
 __all__ = ["query", "resolve_table"]
 

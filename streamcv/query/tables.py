@@ -160,7 +160,9 @@ def _obs_rows(conn: Connection, f: Filters) -> pd.DataFrame:
         t.c.run_id, S.c.name.label("source"), t.c.frame_index, t.c.ts, t.c.stage, t.c.metric,
         t.c.value,
     ).select_from(_joined(t))
-    stmt = apply_filters(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.metric)
+    stmt = apply_filters(stmt, t, f).order_by(
+        t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.metric
+    )
     return _run(conn, stmt, f)
 
 
@@ -186,7 +188,9 @@ def _det_rows(conn: Connection, f: Filters) -> pd.DataFrame:
         t.c.label, t.c.class_id, t.c.score, t.c.x1, t.c.y1, t.c.x2, t.c.y2, t.c.track_id,
         t.c.extra,
     ).select_from(_joined(t))
-    stmt = apply_filters(stmt, t, f).order_by(t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.det_index)
+    stmt = apply_filters(stmt, t, f).order_by(
+        t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.det_index
+    )
     return _run(conn, stmt, f, ints=("track_id",))
 
 

@@ -8,6 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from streamcv.draw import caption_lines, draw_caption, redact
 from streamcv.errors import ConfigError, StageError
 from streamcv.runtime.device import resolve_device
 from streamcv.stages import NullRows, RowSink, Stage, StageContext, build_stage
@@ -57,6 +61,7 @@ class StageChain:
         self._rows: RowSink = NullRows()
         self._store: Any = None
         self._run_id: int | None = None
+        self._draw_failed: set[str] = set()
 
     def bind(self, *, rows: RowSink, store: Any = None, run_id: int | None = None) -> None:
         """Where the stages' own rows go (the run's store writer); call before :meth:`setup`."""
@@ -118,6 +123,37 @@ class StageChain:
         t.last_seconds = time.perf_counter() - t0
         t.seconds += t.last_seconds
         return [r.with_output(stage.name, o) for r, o in zip(results, outs, strict=True)]
+
+    def draw(self, result: FrameResult) -> npt.NDArray[np.uint8]:
+        """The frame of ``result`` with what the stages saw drawn on it (a new RGB image).
+
+        Regions a stage asked to hide are blurred first (:func:`streamcv.draw.redact`), then
+        every stage with an output draws it (:meth:`Stage.draw <streamcv.stages.Stage.draw>`),
+        in chain order, then each stage's metrics are written as a caption. A stage whose
+        ``draw`` raises is left out of the picture (logged once per stage).
+
+        Example:
+            >>> from datetime import UTC, datetime
+            >>> from fractions import Fraction
+            >>> frame = Frame.create("cam", 0, np.zeros((48, 64, 3), np.uint8), pts=None,
+            ...     time_base=Fraction(1), wallclock=datetime(2026, 1, 1, tzinfo=UTC))
+            >>> chain = StageChain.from_configs([{"type": "frame_stats"}])
+            >>> chain.draw(chain.process([frame])[0]).shape, int(frame.image.sum())
+            ((48, 64, 3), 0)
+        """
+        image = redact(result)
+        for stage in self.stages:
+            out = result.outputs.get(stage.name)
+            if out is None or out.skipped:
+                continue
+            try:
+                image = stage.draw(image, out)
+            except Exception:
+                if stage.name not in self._draw_failed:
+                    self._draw_failed.add(stage.name)
+                    log.exception("stage %s: draw failed; its output is left out of pictures",
+                                  stage.name)
+        return draw_caption(image, caption_lines(result))
 
     def source_eos(self, source_id: str) -> list[tuple[str, Event]]:
         events: list[tuple[str, Event]] = []

@@ -135,7 +135,9 @@ class FrameHub:
         with self._cond:
             n = 0
             for lane in self._lanes.values():
-                kept = deque(i for i in lane.items if isinstance(i, SourceEnd))
+                kept: deque[Frame | SourceEnd] = deque(
+                    i for i in lane.items if isinstance(i, SourceEnd)
+                )
                 n += len(lane.items) - len(kept)
                 lane.items = kept
             self._cond.notify_all()

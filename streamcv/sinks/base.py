@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from streamcv.sources.base import SourceInfo
 from streamcv.types import FrameResult
 
-__all__ = ["Sink", "RuntimeEvent", "MemorySink"]
+__all__ = ["Sink", "RuntimeEvent", "MemorySink", "Draw", "DrawingSink"]
+
+#: Draws a result: the frame with what the stages saw on it, as a new RGB image
+#: (:meth:`streamcv.runtime.StageChain.draw`).
+Draw = Callable[[FrameResult], npt.NDArray[np.uint8]]
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,14 @@ class Sink(Protocol):
     def write(self, results: Sequence[FrameResult]) -> None: ...
     def event(self, event: RuntimeEvent) -> None: ...
     def close(self) -> None: ...
+
+
+class DrawingSink(Sink, Protocol):
+    """A sink that writes pictures (snapshots, annotated video): before the run it is given the
+    run's :data:`Draw`, so each stage draws its own output (see
+    :meth:`streamcv.app.Job.media`)."""
+
+    def bind_draw(self, draw: Draw) -> None: ...
 
 
 class MemorySink:

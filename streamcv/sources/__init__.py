@@ -12,19 +12,12 @@ from streamcv.sources import live as _live  # noqa: F401 - registers
 from streamcv.sources import synthetic as _synthetic  # noqa: F401 - registers
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo, SourceState
 from streamcv.sources.images import IMAGE_SUFFIXES
-from streamcv.sources.registry import SOURCES, register_source
+from streamcv.sources.registry import SOURCES, build_source, register_source
 
 __all__ = [
     "SOURCES", "Source", "SourceInfo", "SourceState", "BufferPolicy", "register_source",
     "build_source", "source_config_from_spec",
 ]
-
-
-def build_source(config: Any) -> Source:
-    """Build a source from its config model or a mapping with a ``type`` key."""
-    if isinstance(config, dict):
-        config = SOURCES.get(str(config.get("type"))).config.model_validate(config)
-    return SOURCES.get(config.type).cls(config)  # type: ignore[call-arg]
 
 
 def _default_id(spec: str) -> str:

@@ -36,7 +36,9 @@ class SourceState(StrEnum):
 
 
 _ALLOWED: dict[SourceState, frozenset[SourceState]] = {
-    SourceState.CREATED: frozenset({SourceState.CONNECTING, SourceState.STOPPED, SourceState.FAILED}),
+    SourceState.CREATED: frozenset(
+        {SourceState.CONNECTING, SourceState.STOPPED, SourceState.FAILED}
+    ),
     SourceState.CONNECTING: frozenset(
         {SourceState.STREAMING, SourceState.FAILED, SourceState.BACKOFF, SourceState.STOPPED}
     ),
@@ -47,7 +49,9 @@ _ALLOWED: dict[SourceState, frozenset[SourceState]] = {
     SourceState.STALLED: frozenset(
         {SourceState.STREAMING, SourceState.BACKOFF, SourceState.FAILED, SourceState.STOPPED}
     ),
-    SourceState.BACKOFF: frozenset({SourceState.CONNECTING, SourceState.STOPPED, SourceState.FAILED}),
+    SourceState.BACKOFF: frozenset(
+        {SourceState.CONNECTING, SourceState.STOPPED, SourceState.FAILED}
+    ),
     SourceState.EOS: frozenset({SourceState.STOPPED}),
     SourceState.FAILED: frozenset({SourceState.STOPPED}),
     SourceState.STOPPED: frozenset(),
@@ -162,7 +166,7 @@ class Source(ABC):
     def _iter_frames(self) -> Iterator[Frame]:
         """Yield frames; raise ``DecodeError``/``SourceError`` on failure."""
 
-    def _close(self) -> None:
+    def _close(self) -> None:  # noqa: B027 - an optional hook: a no-op unless overridden
         """Release the underlying media (always called)."""
 
     def describe(self) -> str:

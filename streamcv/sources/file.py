@@ -15,11 +15,11 @@ import av
 import av.error
 from pydantic import Field, model_validator
 
-from streamcv.config.base import StrictModel
 from streamcv.errors import DecodeError, SourceNotFoundError, SourceOpenError
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo
 from streamcv.sources.registry import register_source
 from streamcv.sources.sampling import GopPlanner, Sampler
+from streamcv.strict import StrictModel
 from streamcv.types import Frame
 
 __all__ = ["FileSourceConfig", "FileSource", "MAX_CONSECUTIVE_DECODE_ERRORS"]
@@ -102,9 +102,19 @@ class FileSource(Source):
     """Frames of a video file, decoded with PyAV on FFmpeg's own threads.
 
     Example:
-        >>> src = FileSource(FileSourceConfig(id="cam", path="clip.mp4", fps=1))  # doctest: +SKIP
-        >>> [f.time for f in src.frames()][:3]  # doctest: +SKIP
-        [0.0, 1.0, 2.0]
+        >>> import tempfile
+        >>> import av
+        >>> import numpy as np
+        >>> clip = f"{tempfile.mkdtemp()}/clip.mp4"  # 3 s of grey at 10 fps
+        >>> with av.open(clip, "w") as out:
+        ...     v = out.add_stream("mpeg4", rate=10, width=64, height=48)
+        ...     for _ in range(30):
+        ...         grey = np.full((48, 64, 3), 128, np.uint8)
+        ...         out.mux(v.encode(av.VideoFrame.from_ndarray(grey)))
+        ...     out.mux(v.encode())
+        >>> src = FileSource(FileSourceConfig(id="cam", path=clip, fps=1))
+        >>> [(f.index, f.time) for f in src.frames()]
+        [(0, 0.0), (10, 1.0), (20, 2.0)]
     """
 
     kind = "file"

@@ -14,15 +14,19 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
 from streamcv.errors import DecodeError, SourceNotFoundError
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo
 from streamcv.sources.registry import register_source
+from streamcv.strict import StrictModel
 from streamcv.types import Frame
 
-__all__ = ["ImagesSourceConfig", "ImagesSource", "IMAGE_SUFFIXES", "expand_image_paths", "read_image"]
+__all__ = [
+    "ImagesSourceConfig", "ImagesSource", "IMAGE_SUFFIXES", "expand_image_paths", "read_image",
+]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+)
 
 
 class ImagesSourceConfig(StrictModel):
@@ -50,7 +54,8 @@ def expand_image_paths(specs: list[str], *, recursive: bool = False) -> list[Pat
             it = p.rglob("*") if recursive else p.iterdir()
             found = [m for m in it if m.suffix.lower() in IMAGE_SUFFIXES and m.is_file()]
             if not found:
-                raise SourceNotFoundError(f"{p}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                kinds = ", ".join(sorted(IMAGE_SUFFIXES))
+                raise SourceNotFoundError(f"{p}: folder holds no images ({kinds})")
         elif p.is_file():
             found = [p]
         else:

@@ -71,7 +71,7 @@ class RtspSourceConfig(SamplingMixin):
         "(the watchdog); packets without a decodable frame for twice this long reconnect."
     )
     reconnect: ReconnectConfig = Field(
-        default_factory=ReconnectConfig,  # type: ignore[arg-type]
+        default_factory=ReconnectConfig,
         description="Reconnection with exponential back-off and jitter (live sources).",
     )
 
@@ -190,7 +190,7 @@ class WebcamSourceConfig(SamplingMixin):
         3.0, gt=0, description="No frame for this long marks the camera 'stalled' (watchdog)."
     )
     reconnect: ReconnectConfig = Field(
-        default_factory=ReconnectConfig,  # type: ignore[arg-type]
+        default_factory=ReconnectConfig,
         description="Reconnection after an unplug (a device missing at start is an error).",
     )
 

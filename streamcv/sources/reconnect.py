@@ -40,9 +40,10 @@ from typing import Any
 
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
 from streamcv.errors import SourceError
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo, SourceState
+from streamcv.sources.registry import SOURCES, build_source
+from streamcv.strict import StrictModel
 from streamcv.types import Frame
 
 __all__ = ["ReconnectConfig", "ReconnectingSource", "GapInfo", "supervise", "backoff_delay"]
@@ -288,14 +289,10 @@ def supervise(source: Source, config: Any) -> Source:
     """Wrap a live ``source`` built from ``config`` in a :class:`ReconnectingSource` (when its
     config enables reconnection); other sources are returned unchanged."""
     if isinstance(config, dict):
-        from streamcv.sources import SOURCES
-
         config = SOURCES.get(str(config.get("type"))).config.model_validate(config)
     reconnect = getattr(config, "reconnect", None)
     if not source.live or reconnect is None or not reconnect.enabled:
         return source
-    from streamcv.sources import build_source
-
     return ReconnectingSource(
         lambda: build_source(config), reconnect=reconnect,
         stall_timeout_s=float(getattr(config, "stall_timeout_s", 3.0)),

@@ -14,9 +14,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo
 from streamcv.sources.registry import register_source
+from streamcv.strict import StrictModel
 from streamcv.types import Frame
 
 __all__ = ["SyntheticSourceConfig", "SyntheticSource", "synth_frame"]

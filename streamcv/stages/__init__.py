@@ -17,7 +17,8 @@ __all__ = ["STAGES", "Stage", "StageConfig", "StageContext", "RowSink", "NullRow
 
 def build_stage(config: StageConfig | Mapping[str, Any]) -> Stage[Any]:
     """Build a stage from its config model or a plain mapping with a ``type`` key."""
-    if not isinstance(config, StageConfig):
-        entry = STAGES.get(str(config.get("type")))
-        config = entry.config.model_validate(dict(config))
-    return STAGES.get(config.type).cls(config)
+    if isinstance(config, StageConfig):
+        cfg = config
+    else:
+        cfg = STAGES.get(str(config.get("type"))).config.model_validate(dict(config))
+    return STAGES.get(cfg.type).cls(cfg)

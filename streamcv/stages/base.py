@@ -4,6 +4,7 @@ Lifecycle: ``setup(context)`` once (:class:`~streamcv.stages.context.StageContex
 earlier stages' configs, row sink) → ``process(batch)`` many times → ``on_source_eos(source_id)``
 when a source ends → ``reset(source_id)`` to forget per-source state → ``close()`` once.
 Per-source state lives in dicts keyed by source id and is bounded by the number of sources.
+Media sinks ask each stage to ``draw(image, output)`` its own output on a picture.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from streamcv import plugins
-from streamcv.config.base import StrictModel
+from streamcv.draw import draw_boxes
 from streamcv.registry import Registry
 from streamcv.stages.context import StageContext
 from streamcv.stages.gating import Gate, GateConfig, run_gated
+from streamcv.strict import StrictModel
 from streamcv.types import Event, FrameResult, StageOutput
 
 __all__ = ["StageConfig", "Stage", "STAGES", "stage_type", "GateConfig", "run_gated",
@@ -35,8 +39,8 @@ class StageConfig(StrictModel):
     )
     enabled: bool = Field(True, description="Set false to keep a stage in a preset but skip it.")
     gate: GateConfig | None = Field(
-        None, description="Run only on frames (or regions) where an earlier stage, usually "
-        "motion, saw something; other frames get a skipped output (see streamcv.stages.gating)."
+        None, description="Run only on frames where an earlier stage, usually motion, saw "
+        "something; other frames get a skipped output (see streamcv.stages.gating)."
     )
 
     @property
@@ -86,11 +90,6 @@ class Stage(ABC, Generic[C]):
         self.gate: Gate | None = Gate(config.gate) if config.gate is not None else None
         self.context = StageContext()
 
-    def gate_regions(self, result: FrameResult) -> Any:
-        """Moving regions (N x 4 source pixels) to restrict work to, or ``None`` for the whole
-        frame; only when the config has ``gate: {regions: true}``."""
-        return self.gate.regions(result) if self.gate is not None else None
-
     def setup(self, context: StageContext | str | None = None) -> None:
         """Keep ``context`` (a bare device string is accepted) and call :meth:`on_setup`."""
         if isinstance(context, str):
@@ -115,6 +114,20 @@ class Stage(ABC, Generic[C]):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""
+
+    def draw(self, image: npt.NDArray[np.uint8], output: StageOutput) -> npt.NDArray[np.uint8]:
+        """Draw this stage's ``output`` on an RGB ``image``; return a new image (``image`` is
+        never changed).
+
+        Media sinks ask every stage of the chain in turn
+        (:meth:`streamcv.runtime.StageChain.draw`), so a stage draws only what it produced. The
+        default draws ``output.detections``: boxes with label, score and track id. Stages with
+        more to show (skeletons, moving regions, a density map) override it; helpers are in
+        :mod:`streamcv.draw`.
+        """
+        if output.detections is None:
+            return np.array(image, copy=True)
+        return draw_boxes(image, output.detections, key=self.name)
 
 
 def _feature_stages() -> list[tuple[str, type[Stage[StageConfig]], type[Any]]]:

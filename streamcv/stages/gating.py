@@ -1,4 +1,4 @@
-"""Gating: run a stage only on frames (or regions) where an earlier stage saw something.
+"""Gating: run a stage only on frames where an earlier stage saw something.
 
 A stage config may carry ``gate:``; the chain then calls :func:`run_gated` instead of
 ``stage.process``. Frames the gate keeps closed get ``StageOutput(skipped=True)`` without the
@@ -12,9 +12,9 @@ The gate opens on frames where the gating stage's ``metric`` (default: motion's 
 ``active`` flag) is above ``above``, or where it saw motion in one of ``zones``; it stays open
 ``hold_s`` seconds longer (a person who stops walking is still there), and opens at least every
 ``heartbeat_s`` seconds when set. If the gating stage itself was skipped or failed on a frame the
-gate opens (fail open: better a wasted inference than a missed person). With ``regions: true``
-the stage can ask :meth:`Gate.regions` for the moving regions (source pixels, padded) and look
-only there.
+gate opens (fail open: better a wasted inference than a missed person). A gate decides per
+frame: an open frame is processed whole. Restricting a stage to the moving regions of a frame
+(motion-region-restricted detection) is planned in issue 17.
 
 Example:
     >>> import numpy as np
@@ -34,25 +34,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
 from streamcv.errors import StageError
+from streamcv.state import PerSource
+from streamcv.strict import StrictModel
 from streamcv.types import FrameResult, StageOutput
 
-if TYPE_CHECKING:
-    from streamcv.stages.base import Stage
-
-__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated", "merge_boxes"]
+__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated"]
 
 #: The output of a frame the gate kept closed.
 SKIPPED = StageOutput(skipped=True)
-
-_MAX_SOURCES = 10_000  # per-source gate state is two floats; forget the oldest beyond this
 
 
 class GateConfig(StrictModel):
@@ -75,11 +69,6 @@ class GateConfig(StrictModel):
         None, gt=0, description="Open at least this often even without motion (keeps counts "
         "fresh); none: never."
     )
-    regions: bool = Field(
-        False, description="Offer the moving regions to the stage (Gate.regions), so stages "
-        "that support it look only there."
-    )
-    pad: float = Field(0.15, ge=0, le=2, description="Grow each region by this share of its size.")
 
 
 @dataclass
@@ -94,7 +83,7 @@ class Gate:
 
     def __init__(self, config: GateConfig) -> None:
         self.config = config
-        self._sources: dict[str, _SourceGate] = {}
+        self._sources: PerSource[_SourceGate] = PerSource(lambda _sid: _SourceGate())
 
     def _trigger(self, out: StageOutput) -> bool:
         c = self.config
@@ -114,10 +103,8 @@ class Gate:
                     f"earlier stage of the pipeline (have: {', '.join(r.outputs) or 'none'})"
                 )
             sid, t = r.frame.source_id, float(r.frame.time)
-            st = self._sources.get(sid)
-            if st is None or t < st.last_t:  # new source, or the source started again
-                if st is None and len(self._sources) >= _MAX_SOURCES:
-                    self._sources.pop(next(iter(self._sources)))
+            st = self._sources[sid]
+            if t < st.last_t:  # the source started again
                 st = self._sources[sid] = _SourceGate()
             st.last_t = t
             if out.skipped or self._trigger(out):
@@ -133,55 +120,21 @@ class Gate:
             decisions.append(is_open)
         return decisions
 
-    def regions(self, result: FrameResult) -> npt.NDArray[np.float32] | None:
-        """Padded, merged boxes (N x 4, source pixels) of the gating stage's detections on this
-        frame, or ``None`` when region gating is off or there are none (look at everything)."""
-        if not self.config.regions:
-            return None
-        out = result.outputs.get(self.config.stage)
-        dets = out.detections if out is not None else None
-        if dets is None or len(dets) == 0:
-            return None
-        return merge_boxes(dets.xyxy, pad=self.config.pad, width=result.frame.width,
-                           height=result.frame.height)
-
     def forget(self, source_id: str) -> None:
-        self._sources.pop(source_id, None)
+        self._sources.reset(source_id)
 
 
-def merge_boxes(
-    boxes: Any, *, pad: float, width: int, height: int
-) -> npt.NDArray[np.float32]:
-    """Grow boxes by ``pad`` of their size, clip them to the frame, and merge overlapping ones.
+class GatedStage(Protocol):
+    """What :func:`run_gated` uses of a :class:`~streamcv.stages.base.Stage` (a protocol, so that
+    ``base`` imports ``gating`` and not the other way round); its gate is its ``gate`` attribute."""
 
-    Example:
-        >>> merge_boxes([[10, 10, 20, 20], [18, 18, 30, 30], [50, 50, 60, 60]], pad=0.0,
-        ...             width=100, height=100).tolist()
-        [[10.0, 10.0, 30.0, 30.0], [50.0, 50.0, 60.0, 60.0]]
-    """
-    b = np.asarray(boxes, np.float32).reshape(-1, 4).copy()
-    size = b[:, 2:] - b[:, :2]
-    b[:, :2] -= size * pad
-    b[:, 2:] += size * pad
-    b = np.clip(b, 0, [width, height, width, height]).astype(np.float32)
-    merged = True
-    while merged and len(b) > 1:
-        merged = False
-        for i in range(len(b)):
-            for j in range(i + 1, len(b)):
-                if b[i, 0] <= b[j, 2] and b[j, 0] <= b[i, 2] and b[i, 1] <= b[j, 3] and \
-                        b[j, 1] <= b[i, 3]:
-                    b[i] = [min(b[i, 0], b[j, 0]), min(b[i, 1], b[j, 1]),
-                            max(b[i, 2], b[j, 2]), max(b[i, 3], b[j, 3])]
-                    b = np.delete(b, j, axis=0)
-                    merged = True
-                    break
-            if merged:
-                break
-    return b
+    @property
+    def name(self) -> str: ...
+
+    def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]: ...
 
 
-def run_gated(stage: Stage[Any], batch: Sequence[FrameResult]) -> list[StageOutput]:
+def run_gated(stage: GatedStage, batch: Sequence[FrameResult]) -> list[StageOutput]:
     """Run ``stage`` on the frames its gate lets through; the others get :data:`SKIPPED`.
 
     Without a gate this is exactly ``stage.process(batch)``. The chain calls this.

@@ -6,32 +6,29 @@ are supported. Opening a database brings its schema to the newest Alembic revisi
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import socket
 import threading
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from fractions import Fraction
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 from sqlalchemy import URL, Engine, create_engine, event, make_url, select, update
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from streamcv.errors import StoreError
+from streamcv.jsonable import jsonable
 from streamcv.store import schema
+from streamcv.store.dialect import dialect_insert
 from streamcv.store.migrations import ensure_schema
 from streamcv.store.schema import RunKind, RunStatus
+from streamcv.store.writer import StoreWriter
+from streamcv.text import first_line
 
-if TYPE_CHECKING:
-    from streamcv.store.writer import StoreWriter
-
-__all__ = ["ResultStore", "default_db_url", "resolve_db_url", "normalize_url", "jsonable"]
+__all__ = ["ResultStore", "default_db_url", "resolve_db_url", "normalize_url"]
 
 log = logging.getLogger(__name__)
 
@@ -75,35 +72,6 @@ def normalize_url(url: str | URL) -> URL:
     if backend != "sqlite":
         raise StoreError(f"unsupported database {parsed.drivername!r}; use sqlite:/// or postgresql://")
     return parsed
-
-
-def jsonable(value: Any) -> Any:
-    """Convert ``value`` to plain JSON types (numpy scalars/arrays, Fractions, datetimes, NaN)."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Fraction):
-        return f"{value.numerator}/{value.denominator}"
-    if isinstance(value, Path):
-        return str(value)
-    return json.loads(json.dumps(value, default=str))
-
-
-def first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = [ln.strip() for ln in str(orig).strip().splitlines() if ln.strip()]
-    return lines[0] if lines else type(orig).__name__
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -312,8 +280,6 @@ class ResultStore:
     ) -> StoreWriter:
         """Start a background :class:`~streamcv.store.writer.StoreWriter` for run ``run_id``
         (``handlers``: record kind → function applying such a record)."""
-        from streamcv.store.writer import StoreWriter
-
         w = StoreWriter(
             self, run_id, batch_size=batch_size, flush_interval_s=flush_interval_s,
             max_queue=max_queue, handlers=handlers,
@@ -351,15 +317,3 @@ class ResultStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def dialect_insert(dialect: str, table: Any) -> Any:
-    """A dialect-specific ``INSERT`` that supports ``on_conflict_do_nothing``."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table)
-    raise StoreError(f"unsupported database dialect {dialect!r}")

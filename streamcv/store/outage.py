@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streamcv.store.db import first_line
 from streamcv.store.spool import Spool
+from streamcv.text import first_line
 
 __all__ = ["is_outage", "SpoolReplayer"]
 

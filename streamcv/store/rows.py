@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from streamcv.store.db import jsonable
+from streamcv.jsonable import jsonable
 from streamcv.types import Detections, FrameResult
 
 __all__ = ["Row", "result_rows", "event_row", "dedup_key"]

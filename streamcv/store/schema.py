@@ -11,9 +11,11 @@ The schema is changed only through Alembic revisions (``streamcv/store/migration
 tables here *and* add a revision (see ``streamcv.store.migrations``). A test compares the two.
 
 Example:
-    >>> from streamcv.store.schema import metadata
-    >>> sorted(metadata.tables)
-    ['detections', 'events', 'frames', 'observations', 'runs', 'sources']
+    >>> from streamcv.store.schema import RESULT_TABLES, metadata
+    >>> [t.name for t in RESULT_TABLES]
+    ['frames', 'observations', 'detections', 'events']
+    >>> {"runs", "sources", "frames"} <= set(metadata.tables)  # and the health and feature tables
+    True
 """
 
 from __future__ import annotations
@@ -60,7 +62,6 @@ __all__ = [
     "detections",
     "events",
     "RESULT_TABLES",
-    "streamcv_tables",
 ]
 
 
@@ -247,22 +248,3 @@ events = Table(
 
 #: Tables the writer fills, in insertion order.
 RESULT_TABLES: tuple[Table, ...] = (frames, observations, detections, events)
-
-def streamcv_tables() -> frozenset[str]:
-    """Every table streamcv owns: these, the daemon's health tables and every feature's
-    (used to detect a database that was not made by Alembic)."""
-    from streamcv import plugins
-    from streamcv.store import schema_health  # noqa: F401 - defines its tables on metadata
-
-    for feat in plugins.features():
-        for table in feat.tables:
-            if table.metadata is not metadata:
-                raise ValueError(f"feature {feat.name}: table {table.name} is not defined on "
-                                 "streamcv.store.schema.metadata")
-    return frozenset(metadata.tables)
-
-
-def __getattr__(name: str) -> object:
-    if name == "STREAMCV_TABLES":
-        return streamcv_tables()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

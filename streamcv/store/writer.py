@@ -29,27 +29,47 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy import Table
+from sqlalchemy import Engine, Table
 
 from streamcv.errors import StoreError
-from streamcv.store.db import dialect_insert, first_line
+from streamcv.store.dialect import dialect_insert
 from streamcv.store.outage import SpoolReplayer, is_outage
 from streamcv.store.rows import Row, event_row, result_rows
-from streamcv.store.schema import RESULT_TABLES, metadata
+from streamcv.store.schema import RESULT_TABLES, RunStatus, metadata
 from streamcv.store.spool import Spool
+from streamcv.text import first_line
 from streamcv.types import FrameResult
 
-if TYPE_CHECKING:
-    from streamcv.store.db import ResultStore
-
-__all__ = ["StoreWriter", "is_outage", "SpoolHandler"]
+__all__ = ["StoreWriter", "WriterStore", "is_outage", "SpoolHandler"]
 
 #: Replays one spooled record of a custom kind (raise to retry later or to reject it).
 SpoolHandler = Callable[[dict[str, Any]], None]
 
 log = logging.getLogger(__name__)
+
+
+class WriterStore(Protocol):
+    """What a writer uses of its :class:`~streamcv.store.db.ResultStore` (a protocol, so that
+    ``db`` imports the writer and not the other way round)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def dialect(self) -> str: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def ensure_source(self, name: str, *, kind: str, uri: str) -> int: ...
+
+    def finish_run(
+        self, run_id: int, *, status: str | RunStatus, summary: Mapping[str, Any]
+    ) -> None: ...
+
+    def _writer_closed(self, writer: StoreWriter) -> None: ...
 
 _POLL_S = 0.1
 _REPLAY_BUDGET_S = 0.5  # longest replay step before new input is looked at again
@@ -102,7 +122,7 @@ class StoreWriter:
 
     def __init__(
         self,
-        store: ResultStore,
+        store: WriterStore,
         run_id: int,
         *,
         batch_size: int = 500,

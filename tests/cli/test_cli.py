@@ -79,7 +79,9 @@ def test_replay_sampled_fps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert len(times) == 140 and times[:3] == [0.0, 1.0, 2.0]
 
 
-def test_image_folder_json_and_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_image_folder_json_and_annotations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = shared_data() / "persons" / "cctv" / "images"
     db = tmp_path / "i.db"
     code, out, err = _run(capsys, "image", str(folder), "--json", "--db", f"sqlite:///{db}",
@@ -108,7 +110,8 @@ def test_image_single_file_table(tmp_path: Path, capsys: pytest.CaptureFixture[s
         ("text", ["replay", "{tmp}/notes.mp4"], 1, "not a video"),
         ("truncated", ["replay", "{tmp}/cut.mp4"], 1, "truncated"),
         ("corrupt", ["replay", "{tmp}/bad.mp4"], 1, "corrupt"),
-        (None, ["replay", "{tmp}/x.mp4", "--pipeline", "nope"], 2, "unknown pipeline preset 'nope'"),
+        (None, ["replay", "{tmp}/x.mp4", "--pipeline", "nope"], 2,
+         "unknown pipeline preset 'nope'"),
         ("badstage", ["validate", "{tmp}/c.yaml"], 2, "c.yaml:3: pipeline.stages.0: type 'nosuch'"),
         ("typo", ["validate", "{tmp}/c.yaml"], 2, "c.yaml:2: runtime.max_bacth: unknown key"),
         (None, ["image", "{tmp}/nothing_here"], 2, "no such file or folder"),
@@ -139,7 +142,9 @@ def test_bad_input_gives_one_line_error(
     assert len(errors) == 1 and message in errors[0], err
 
 
-def test_other_sources_finish_when_one_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_other_sources_finish_when_one_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = shared_data() / "videos" / "derived_empty_room_from_one_by_one_0.0-5.9s.mp4"
     bad = tmp_path / "broken.mp4"
     bad.write_text("nope")
@@ -162,8 +167,10 @@ def test_daemon_sigterm_drains_and_flushes(tmp_path: Path) -> None:
         f"database: {{url: 'sqlite:///{db}', flush_interval_s: 0.2}}\n"
         "pipeline: surveillance\n"
         "sources:\n"
-        "  - {type: synthetic, id: cam1, seconds: 600, fps: 10, width: 160, height: 96, realtime: true}\n"
-        "  - {type: synthetic, id: cam2, seconds: 600, fps: 10, width: 160, height: 96, realtime: true}\n"
+        "  - {type: synthetic, id: cam1, seconds: 600, fps: 10, width: 160, height: 96,\n"
+        "     realtime: true}\n"
+        "  - {type: synthetic, id: cam2, seconds: 600, fps: 10, width: 160, height: 96,\n"
+        "     realtime: true}\n"
     )
     env = {**os.environ, "STREAMCV_DB": ""}
     proc = subprocess.Popen([sys.executable, "-m", "streamcv", "run", str(cfg)],

@@ -45,8 +45,8 @@ def test_presets_load(name: str) -> None:
          "sources.0", "at most one of 'every_n' and 'fps'"),
         ("sources:\n  - {type: synthetic, id: a}\n  - {type: synthetic, id: a}\n", 1,
          "sources", "repeated: a"),
-        ("pipeline:\n  stages:\n    - type: motion\n    - type: motion\n", 2,
-         "pipeline.stages", "used twice"),
+        ("pipeline:\n  stages:\n    - type: motion\n    - type: motion\n", 4,
+         "pipeline.stages.1", "used twice"),
         ("sources: [\n", 2, None, "invalid YAML"),
     ],
 )

@@ -86,7 +86,8 @@ def test_frame_result_is_immutable_and_keyed_by_stage() -> None:
     assert "stats" not in r.outputs and r2.to_json() == {"stats": {"brightness": 12.5}}
     with pytest.raises(ValueError, match="already present"):
         r2.with_output("stats", StageOutput())
-    out = StageOutput(events=(Event("motion_start", "x"),), detections=Detections.empty(("motion",)))
+    out = StageOutput(events=(Event("motion_start", "x"),),
+                      detections=Detections.empty(("motion",)))
     assert out.to_json() == {"detections": [], "events": [{"kind": "motion_start", "message": "x"}]}
 
 

@@ -138,7 +138,8 @@ def require_pg() -> PgServer:
 
 @dataclass
 class DaemonThread:
-    """A :func:`~streamcv.daemon.wiring.daemon_job` running on a thread (stop it with :meth:`stop`)."""
+    """A :func:`~streamcv.daemon.wiring.daemon_job` running on a thread (stop it with
+    :meth:`stop`)."""
 
     thread: threading.Thread
     holder: dict[str, Any]

@@ -1,5 +1,6 @@
 """Acceptance: PostgreSQL stops mid-run; afterwards every frame's rows are present exactly once
 and the alerts raised during the outage were delivered. A daemon restart resumes the spool.
+Heat-map windows closed during the outage are spooled like every other row (issue 12).
 
 Uses its own throwaway server (``.ci/pg_start.sh`` on port 55481, data in /tmp) because the test
 stops and starts it. Root and the postgresql package are needed (CI has both).
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -183,3 +185,50 @@ def test_daemon_restart_resumes_the_spool(pg: PgServer, tmp_path: Path) -> None:
     got = _q(pg.url, f"select frame_index from frames where run_id = {run1} order by 1")
     assert [r[0] for r in got] == list(range(n1))
     assert _q(pg.url, f"select status from runs where id = {run1}")[0][0] == "interrupted"
+
+
+def test_outage_loses_no_heatmap_window(pg: PgServer, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12: heat-map windows were written by a private thread that skipped the spool, so
+    the windows that closed while the database was down were lost."""
+    fps, window_s = 10, 2
+    pipe = PipelineConfig.model_validate({"name": "heat", "stages": [
+        {"type": "motion", "warmup_frames": 3},
+        {"type": "heatmap", "input": "motion", "window": f"{window_s}s", "grid_width": 16}]})
+    d = start_daemon(_config(pg.url, tmp_path / "spool"), pipeline=pipe)
+    writer = d.daemon.writer
+    time.sleep(2 * window_s)
+    pg.stop()
+    down_at = d.runner.summary.frames
+    deadline = time.monotonic() + 20
+    while writer.database_up:
+        assert time.monotonic() < deadline, "the writer never noticed the outage"
+        time.sleep(0.05)
+    time.sleep(max(OUTAGE_S, 2.5 * window_s))  # at least two windows close during the outage
+    spooled = writer.backlog
+    pg.start()
+    up_at = d.runner.summary.frames
+    assert writer.wait_replayed(60), f"{writer.backlog} records still spooled"
+    time.sleep(1.5 * window_s)  # a window closes after the outage too
+    job = d.stop()
+    assert spooled > 0 and writer.backlog == 0
+    frames = job.summary.sources["cam"].frames
+    rows = _q(pg.url, "select extract(epoch from ts), extract(epoch from ts_end), frames "
+                      "from heatmap_windows order by ts")
+    starts = [float(r[0]) for r in rows]
+    assert len(set(starts)) == len(starts), f"a window is stored twice: {starts}"
+    # contiguous: each window starts where the one before ended, none missing in between
+    assert all(float(b[0]) == float(a[1]) for a, b in pairwise(rows)), rows
+    assert all(float(r[1]) - float(r[0]) == window_s for r in rows), rows
+    t0 = _q(pg.url, "select extract(epoch from min(ts)) from frames")[0][0]
+    # frames 0 .. frames-1 of the run, from the first window with motion to the end
+    assert float(rows[0][0]) < float(t0) + down_at / fps - window_s
+    assert float(rows[-1][1]) >= float(t0) + (frames - 1) / fps
+    during = [r for r in rows if float(t0) + down_at / fps < float(r[1])
+              <= float(t0) + up_at / fps]
+    assert len(during) >= 2, f"no window closed during the outage: {rows}"
+    assert sum(int(r[2]) for r in rows) <= frames
+    with capsys.disabled():
+        print(f"\nPostgreSQL down for frames {down_at}-{up_at} of {frames}: {len(rows)} "
+              f"{window_s} s heat-map windows, contiguous, {len(during)} closed during the "
+              f"outage; {spooled} records spooled")

@@ -90,3 +90,22 @@ def test_delete_thin_and_prune(filled: ResultStore, tmp_path: Path) -> None:
 def test_downsample_must_be_younger_than_delete() -> None:
     with pytest.raises(ValueError, match="downsample_after_days must be less"):
         RetentionConfig(results_days=7, downsample_after_days=30)
+
+
+def test_features_time_series_rows_go_with_the_results(any_db_url: str) -> None:
+    """Heat-map windows (a feature's table, ``Feature.retention``) older than ``results_days``
+    are deleted with the frames; newer ones stay."""
+    from streamcv.features.heatmap.grid import HeatWindow
+    from streamcv.features.heatmap.store import load_windows, window_row
+
+    with ResultStore(any_db_url) as store:
+        run = store.begin_run(kind="daemon", pipeline="p", config={})
+        with store.writer(run) as w:
+            for days in (40, 1):
+                t = NOW - timedelta(days=days)
+                w.write("heatmap_windows", [window_row(HeatWindow(
+                    "cam", "heatmap", "detections", t, t + timedelta(minutes=1),
+                    np.ones((2, 3)), (30, 20), 60, 60.0, t, t))])
+        report = apply_retention(store, RetentionConfig(results_days=30), now=NOW)
+        assert report.deleted["heatmap_windows"] == 1
+        assert [w.start for w in load_windows(store)] == [NOW - timedelta(days=1)]

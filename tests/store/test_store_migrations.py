@@ -78,7 +78,7 @@ def _at_first_revision_with_rows(url: str) -> None:
 def test_fresh_database_is_created_at_head(db_url: str) -> None:
     with ResultStore(db_url) as store, store.engine.connect() as conn:
         assert mig.current_revision(conn) == mig.head_revision()
-        assert set(inspect(conn).get_table_names()) >= s.STREAMCV_TABLES
+        assert set(inspect(conn).get_table_names()) >= mig.streamcv_tables()
 
 
 def test_migrations_match_schema(store: ResultStore) -> None:

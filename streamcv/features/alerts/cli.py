@@ -1,6 +1,7 @@
 """``streamcv alerts list|ack ID``: the alerts in the results database, and acknowledging them.
 
-(``streamcv query alerts`` and ``alert_deliveries`` come from ``streamcv/features/alerts/queries.py``.)
+(``streamcv query alerts`` and ``alert_deliveries`` come from
+``streamcv/features/alerts/queries.py``.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _LIST_COLUMNS = ["id", "ts", "source", "rule", "zone", "state", "duration_s", "p
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from streamcv.cli import add_db_argument
+    from streamcv.cli.args import add_db_argument
 
     p = sub.add_parser("alerts", help="list and acknowledge alerts")
     asub = p.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
@@ -51,7 +52,7 @@ def _url(args: argparse.Namespace) -> str:
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
     import streamcv.features.alerts.queries  # noqa: F401 - registers the alerts table
-    from streamcv.cli import CliError
+    from streamcv.cli.args import CliError
     from streamcv.query import query, render
     from streamcv.store import ResultStore
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamcv.features.alerts.cli import register
+from streamcv.features.alerts.events import EVENTS
 from streamcv.features.alerts.queries import ALERT_QUERIES
 from streamcv.features.alerts.schema import alert_deliveries, alerts
 from streamcv.features.alerts.spooled import alert_record_handler
@@ -16,6 +17,6 @@ FEATURE = Feature(
     stages=(Alerting,), tables=(alerts, alert_deliveries),
     migrations=Path(__file__).parent / "migrations",
     queries=ALERT_QUERIES, cli=register,
-    events=("alert_raised", "alert_updated", "alert_cleared"),
+    events=EVENTS,
     records={"alert": alert_record_handler},
 )

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from streamcv.config.base import StrictModel
+from streamcv.strict import StrictModel
 
 __all__ = ["Severity", "Hours", "MotionRule", "MetricRule", "Rule", "RuleConfig"]
 

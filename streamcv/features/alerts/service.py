@@ -1,9 +1,9 @@
 """The alert service behind the alerting stage: a recorder thread and the delivery workers.
 
-The stage hands every :class:`~streamcv.features.alerts.engine.AlertChange` to :meth:`AlertService.submit`,
-which only puts it on a bounded queue. The recorder thread writes the snapshot, records the
-change in the store (or the memory outbox) and wakes the delivery workers. Nothing the frame
-path does waits for a database, a disk or a network.
+The stage hands every :class:`~streamcv.features.alerts.engine.AlertChange` to
+:meth:`AlertService.submit`, which only puts it on a bounded queue. The recorder thread writes
+the snapshot, records the change in the store (or the memory outbox) and wakes the delivery
+workers. Nothing the frame path does waits for a database, a disk or a network.
 
 Example:
     >>> from streamcv.features.alerts.channels import LogChannelConfig, build_channel

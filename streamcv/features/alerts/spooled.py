@@ -3,8 +3,8 @@
 The alerting stage's service records each alert change in the database (``alerts`` row plus
 one ``alert_deliveries`` row per channel) and delivers from that persisted outbox. When the
 database is down, recording fails and the change would be lost. :class:`WriterOutbox` wraps the
-service's :class:`~streamcv.features.alerts.store.AlertStore`: ``add`` queues the change on the run's
-:class:`~streamcv.store.StoreWriter` as a spool record of kind ``alert`` (in order with the
+service's :class:`~streamcv.features.alerts.store.AlertStore`: ``add`` queues the change on the
+run's :class:`~streamcv.store.StoreWriter` as a spool record of kind ``alert`` (in order with the
 result rows); the writer records it at once while the database is up, or spools it and records
 it when the database is back (also after a daemon restart), then wakes the delivery workers.
 Reading the outbox while the database is down returns nothing instead of raising.

@@ -1,7 +1,8 @@
 """Alerting: rules over earlier stages' metrics raise, update and clear alerts.
 
 Put it last in a pipeline. Each frame's results go through the rules
-(:mod:`streamcv.features.alerts.rules`, evaluated by :class:`~streamcv.features.alerts.engine.AlertEngine`);
+(:mod:`streamcv.features.alerts.rules`, evaluated by
+:class:`~streamcv.features.alerts.engine.AlertEngine`);
 every change becomes an event (``alert_raised``, ``alert_updated``, ``alert_cleared``) and is
 handed to the alert service, which records it in the run's database (``alerts`` table, see
 ``streamcv alerts list`` and ``streamcv query alerts``) and delivers it through the channels
@@ -26,6 +27,7 @@ from pydantic import Field, model_validator
 
 from streamcv.features.alerts.channels import ChannelConfig, LogChannelConfig, build_channel
 from streamcv.features.alerts.engine import AlertChange, AlertEngine, Transition
+from streamcv.features.alerts.events import CLEARED, RAISED, UPDATED, alert_data
 from streamcv.features.alerts.rules import RuleConfig
 from streamcv.features.alerts.service import AlertService
 from streamcv.features.alerts.spooled import route_through_writer
@@ -38,11 +40,11 @@ __all__ = ["AlertingConfig", "Alerting"]
 
 class AlertingConfig(StageConfig):
     type: Literal["alerting"] = "alerting"
-    rules: list[RuleConfig] = Field(  # type: ignore[valid-type]
+    rules: list[RuleConfig] = Field(
         ..., min_length=1, description="Alert rules (type: motion or metric)."
     )
-    channels: list[ChannelConfig] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: [LogChannelConfig()],
+    channels: list[ChannelConfig] = Field(
+        default_factory=lambda: list[ChannelConfig]([LogChannelConfig()]),
         description="Where alerts go (type: log, webhook, mqtt, email); default: the log.",
     )
     snapshot_dir: str | None = Field(
@@ -71,8 +73,7 @@ class AlertingConfig(StageConfig):
         return self
 
 
-_EVENT = {Transition.RAISED: "alert_raised", Transition.UPDATED: "alert_updated",
-          Transition.CLEARED: "alert_cleared"}
+_EVENT = {Transition.RAISED: RAISED, Transition.UPDATED: UPDATED, Transition.CLEARED: CLEARED}
 
 
 def _event(change: AlertChange) -> Event:
@@ -81,9 +82,9 @@ def _event(change: AlertChange) -> Event:
     return Event(
         _EVENT[change.kind],
         f"{change.rule.name}{zone} {verb}: value {change.value:.3g}, peak {change.peak:.3g}",
-        {"alert_key": change.key, "rule": change.rule.name, "zone": change.zone,
-         "severity": change.rule.severity.value, "value": change.value, "peak": change.peak,
-         "first_frame": change.first_frame},
+        alert_data(alert_key=change.key, rule=change.rule.name, zone=change.zone,
+                   severity=change.rule.severity.value, value=change.value, peak=change.peak,
+                   first_frame=change.first_frame),
     )
 
 

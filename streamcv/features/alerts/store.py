@@ -1,8 +1,8 @@
 """Alert lifecycle and the persisted delivery outbox in the SQL results store.
 
-:class:`AlertStore` writes each :class:`~streamcv.features.alerts.engine.AlertChange` in one transaction:
-the ``alerts`` row (inserted on raise, updated after) and one ``alert_deliveries`` row per
-channel that wants the transition. Delivery workers then :meth:`~AlertStore.claim` due rows
+:class:`AlertStore` writes each :class:`~streamcv.features.alerts.engine.AlertChange` in one
+transaction: the ``alerts`` row (inserted on raise, updated after) and one ``alert_deliveries``
+row per channel that wants the transition. Delivery workers then :meth:`~AlertStore.claim` due rows
 (atomically, so several processes may share one database), and mark them sent, retry or failed.
 A row claimed by a process that died is claimed again once its lease expires: delivery is
 at-least-once, and the ``X-Streamcv-Delivery``/``delivery_id`` lets receivers drop duplicates.
@@ -27,8 +27,10 @@ from streamcv.errors import StoreError
 from streamcv.features.alerts.engine import AlertChange, Transition
 from streamcv.features.alerts.payload import build_payload, describe
 from streamcv.features.alerts.schema import AlertState, DeliveryState, alert_deliveries, alerts
+from streamcv.jsonable import jsonable
 from streamcv.store import ResultStore
-from streamcv.store.db import dialect_insert, first_line, jsonable
+from streamcv.store.dialect import dialect_insert
+from streamcv.text import first_line
 
 __all__ = ["Delivery", "Outbox", "AlertStore", "MemoryOutbox", "ack_alert", "AckResult"]
 

@@ -32,6 +32,15 @@ import pandas as pd
 from sqlalchemy import Connection, Float, Integer, cast, func, select
 from sqlalchemy import case as sql_case
 
+from streamcv.features.counting.events import (
+    IN,
+    LINE_CROSS,
+    OCCUPANCY_PREFIX,
+    OUT,
+    VISITOR,
+    ZONE_EXIT,
+    Key,
+)
 from streamcv.query.tables import (
     Filters,
     TableSpec,
@@ -46,7 +55,6 @@ __all__ = ["OCCUPANCY_PREFIX"]
 S = schema.sources
 E = schema.events
 O = schema.observations  # noqa: E741
-OCCUPANCY_PREFIX = "occupancy:"
 _FILTERS = frozenset({"source", "since", "until", "run", "stage"})
 
 
@@ -67,13 +75,19 @@ def _jnum(key: str) -> Any:
     return E.c.data[key].as_float()
 
 
-def _events(kind: str) -> Any:
+def _events() -> Any:
     return E.join(S, E.c.source_id == S.c.id)
+
+
+def _visitors() -> Any:
+    """visitor events of the counting stage (face visitors written before 2026-12 shared the
+    kind; they carry a ``faces`` key, which counting visitors never have)."""
+    return (E.c.kind == VISITOR) & E.c.data["faces"].as_string().is_(None)
 
 
 def _exits() -> Any:
     """zone_exit events that carry their data (runtime end-of-stream events may not)."""
-    return (E.c.kind == "zone_exit") & _j("zone").is_not(None)
+    return (E.c.kind == ZONE_EXIT) & _j(Key.ZONE).is_not(None)
 
 
 # occupancy -----------------------------------------------------------------------------------
@@ -106,20 +120,20 @@ def _occ_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
 # crossings -----------------------------------------------------------------------------------
 def _cross_rows(conn: Connection, f: Filters) -> pd.DataFrame:
     stmt = select(E.c.run_id, S.c.name.label("source"), E.c.frame_index, E.c.ts, E.c.stage,
-                  _j("line").label("line"), _j("direction").label("direction"),
-                  cast(_jnum("track_id"), Integer).label("track_id"))
-    stmt = _where(stmt.select_from(_events("line_cross")).where(E.c.kind == "line_cross"), E, f)
+                  _j(Key.LINE).label("line"), _j(Key.DIRECTION).label("direction"),
+                  cast(_jnum(Key.TRACK_ID), Integer).label("track_id"))
+    stmt = _where(stmt.select_from(_events()).where(E.c.kind == LINE_CROSS), E, f)
     return _run(conn, stmt.order_by(E.c.ts, E.c.id), f, ints=("frame_index", "track_id"))
 
 
 def _cross_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     b = bucket(E.c.ts, secs, conn.dialect.name).label("ts")
-    line = _j("line").label("line")
-    d = _j("direction")
-    n_in = func.sum(sql_case((d == "in", 1), else_=0)).label("in")
-    n_out = func.sum(sql_case((d == "out", 1), else_=0)).label("out")
+    line = _j(Key.LINE).label("line")
+    d = _j(Key.DIRECTION)
+    n_in = func.sum(sql_case((d == IN, 1), else_=0)).label("in")
+    n_out = func.sum(sql_case((d == OUT, 1), else_=0)).label("out")
     stmt = select(b, S.c.name.label("source"), E.c.stage, line, n_in, n_out)
-    stmt = _where(stmt.select_from(_events("line_cross")).where(E.c.kind == "line_cross"), E, f)
+    stmt = _where(stmt.select_from(_events()).where(E.c.kind == LINE_CROSS), E, f)
     stmt = stmt.group_by(b, S.c.name, E.c.stage, line).order_by(b, S.c.name, E.c.stage, line)
     df = _run(conn, stmt, f, ts=(), buckets=("ts",))
     df = df.astype({"in": "int64", "out": "int64"})
@@ -130,9 +144,11 @@ def _cross_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
 # dwell ---------------------------------------------------------------------------------------
 def _dwell_rows(conn: Connection, f: Filters) -> pd.DataFrame:
     stmt = select(E.c.run_id, S.c.name.label("source"), E.c.frame_index, E.c.ts, E.c.stage,
-                  _j("zone").label("zone"), cast(_jnum("track_id"), Integer).label("track_id"),
-                  _j("entered").label("entered"), cast(_jnum("dwell_s"), Float).label("dwell_s"))
-    stmt = _where(stmt.select_from(_events("zone_exit")).where(_exits()), E, f)
+                  _j(Key.ZONE).label("zone"),
+                  cast(_jnum(Key.TRACK_ID), Integer).label("track_id"),
+                  _j(Key.ENTERED).label("entered"),
+                  cast(_jnum(Key.DWELL_S), Float).label("dwell_s"))
+    stmt = _where(stmt.select_from(_events()).where(_exits()), E, f)
     df = _run(conn, stmt.order_by(E.c.ts, E.c.id), f, ts=("ts", "entered"),
               ints=("frame_index", "track_id"))
     return df.astype({"dwell_s": "float64"})
@@ -140,11 +156,11 @@ def _dwell_rows(conn: Connection, f: Filters) -> pd.DataFrame:
 
 def _dwell_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     b = bucket(E.c.ts, secs, conn.dialect.name).label("ts")
-    zone = _j("zone").label("zone")
-    dw = cast(_jnum("dwell_s"), Float)
+    zone = _j(Key.ZONE).label("zone")
+    dw = cast(_jnum(Key.DWELL_S), Float)
     stmt = select(b, S.c.name.label("source"), E.c.stage, zone, func.count().label("visits"),
                   func.avg(dw).label("mean_dwell_s"), func.max(dw).label("max_dwell_s"))
-    stmt = _where(stmt.select_from(_events("zone_exit")).where(_exits()), E, f)
+    stmt = _where(stmt.select_from(_events()).where(_exits()), E, f)
     stmt = stmt.group_by(b, S.c.name, E.c.stage, zone).order_by(b, S.c.name, E.c.stage, zone)
     df = _run(conn, stmt, f, ts=(), buckets=("ts",))
     return df.astype({"visits": "int64", "mean_dwell_s": "float64", "max_dwell_s": "float64"})
@@ -153,15 +169,15 @@ def _dwell_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
 # visitors ------------------------------------------------------------------------------------
 def _visitor_rows(conn: Connection, f: Filters) -> pd.DataFrame:
     stmt = select(E.c.run_id, S.c.name.label("source"), E.c.frame_index, E.c.ts, E.c.stage,
-                  cast(_jnum("track_id"), Integer).label("track_id"))
-    stmt = _where(stmt.select_from(_events("visitor")).where(E.c.kind == "visitor"), E, f)
+                  cast(_jnum(Key.TRACK_ID), Integer).label("track_id"))
+    stmt = _where(stmt.select_from(_events()).where(_visitors()), E, f)
     return _run(conn, stmt.order_by(E.c.ts, E.c.id), f, ints=("frame_index", "track_id"))
 
 
 def _visitor_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
     b = bucket(E.c.ts, secs, conn.dialect.name).label("ts")
     stmt = select(b, S.c.name.label("source"), E.c.stage, func.count().label("visitors"))
-    stmt = _where(stmt.select_from(_events("visitor")).where(E.c.kind == "visitor"), E, f)
+    stmt = _where(stmt.select_from(_events()).where(_visitors()), E, f)
     stmt = stmt.group_by(b, S.c.name, E.c.stage).order_by(b, S.c.name, E.c.stage)
     return _run(conn, stmt, f, ts=(), buckets=("ts",))
 

@@ -33,13 +33,28 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from streamcv.errors import StageError
 from streamcv.features.counting import LineCounter, ZoneExit, ZoneTracker
+from streamcv.features.counting.events import (
+    IN,
+    LINE_CROSS,
+    OUT,
+    VISITOR,
+    ZONE_ENTER,
+    ZONE_EXIT,
+    line_cross,
+    line_metric,
+    occupancy_metric,
+    visitor,
+    zone_enter,
+    zone_exit,
+)
 from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.state import PerSource
 from streamcv.types import Detections, Event, FrameResult, StageOutput
-from streamcv.zones import LineConfig, ZoneConfig, contains
+from streamcv.zones import LineList, ZoneList, contains
 
 __all__ = ["CountingConfig", "Counting", "anchor_points"]
 
@@ -58,9 +73,9 @@ class CountingConfig(StageConfig):
     type: Literal["counting"] = "counting"
     tracks_from: str = Field("track", description="Tracking stage whose output is counted.")
     labels: list[str] = Field(["person"], description="Count tracks with these labels.")
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Occupancy/dwell zones.")
-    lines: list[LineConfig] = Field(default_factory=list, description="Counting lines; 'in' is "
-                                    "crossing from the left- to the right-hand side of start→end.")
+    zones: ZoneList = Field(default_factory=list, description="Occupancy/dwell zones.")
+    lines: LineList = Field(default_factory=list, description="Counting lines; 'in' is crossing "
+                            "from the left- to the right-hand side of start→end.")
     anchor: Anchor = Field("bottom_center", description="Box point tested against zones/lines "
                            "(bottom_center = feet).")
     line_margin: float = Field(0.02, ge=0, lt=0.5, description="Hysteresis: a track must be this "
@@ -72,18 +87,6 @@ class CountingConfig(StageConfig):
                                "zone_exit event (walk-throughs).")
     forget_s: float = Field(60.0, gt=0, description="Forget a track not seen for this long.")
     max_sources: int = Field(10_000, ge=1, description="Most sources with counting state.")
-
-    @field_validator("zones", "lines")
-    @classmethod
-    def verify_names(cls, items: list[Any]) -> list[Any]:
-        names = [z.name for z in items]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"names must be unique; repeated: {', '.join(dup)}")
-        too_long = [n for n in names if len(n) > 48]
-        if too_long:
-            raise ValueError(f"names must be at most 48 characters: {too_long[0]!r}")
-        return items
 
 
 @dataclass
@@ -103,7 +106,7 @@ class Counting(Stage[CountingConfig]):
 
     def __init__(self, config: CountingConfig) -> None:
         super().__init__(config)
-        self._state: OrderedDict[str, _Source] = OrderedDict()
+        self._state: PerSource[_Source] = PerSource(max_sources=config.max_sources)
 
     def _source(self, frame: Any) -> _Source:
         shape = (frame.height, frame.width)
@@ -119,9 +122,6 @@ class Counting(Stage[CountingConfig]):
                                             margin=c.line_margin * diag) for ln in c.lines},
             )
             self._state[frame.source_id] = st
-        self._state.move_to_end(frame.source_id)
-        while len(self._state) > self.config.max_sources:
-            self._state.popitem(last=False)
         return st
 
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
@@ -150,7 +150,7 @@ class Counting(Stage[CountingConfig]):
         for tid in ids:
             if tid not in st.seen:
                 st.visitors += 1
-                events.append(Event("visitor", f"new visitor #{tid}", {"track_id": tid}))
+                events.append(Event(VISITOR, f"new visitor #{tid}", visitor(tid)))
             st.seen[tid] = t
             st.seen.move_to_end(tid)
         gone = set(up.data.get("removed", ()))
@@ -162,18 +162,18 @@ class Counting(Stage[CountingConfig]):
             inside = contains(poly, pts) if len(ids) else np.zeros(0, bool)
             exits = zt.update(dict(zip(ids, inside.tolist(), strict=True)), t=t)
             exits += zt.remove(gone)
-            events += [Event("zone_enter", f"#{tid} entered {name}",
-                             {"zone": name, "track_id": tid}) for tid in zt.entered_now()]
+            events += [Event(ZONE_ENTER, f"#{tid} entered {name}",
+                             zone_enter(zone=name, track_id=tid)) for tid in zt.entered_now()]
             events += self._exit_events(st, name, exits)
-            metrics[f"occupancy:{name}"] = float(zt.occupancy)
+            metrics[occupancy_metric(name)] = float(zt.occupancy)
         for name, lc in st.lines.items():
             for c in lc.update(ids, pts):
-                events.append(Event("line_cross", f"#{c.track_id} crossed {name} ({c.direction})",
-                                    {"line": name, "direction": c.direction,
-                                     "track_id": c.track_id}))
+                events.append(Event(LINE_CROSS, f"#{c.track_id} crossed {name} ({c.direction})",
+                                    line_cross(line=name, direction=c.direction,
+                                               track_id=c.track_id)))
             lc.forget(gone)
-            metrics[f"in:{name}"] = float(lc.counts["in"])
-            metrics[f"out:{name}"] = float(lc.counts["out"])
+            metrics[line_metric(name, IN)] = float(lc.counts[IN])
+            metrics[line_metric(name, OUT)] = float(lc.counts[OUT])
         return StageOutput(metrics=metrics, events=tuple(events))
 
     def _exit_events(self, st: _Source, zone: str, exits: list[ZoneExit]) -> list[Event]:
@@ -184,9 +184,9 @@ class Counting(Stage[CountingConfig]):
             entered = None
             if st.wall0 is not None and st.t0 is not None:
                 entered = (st.wall0 + timedelta(seconds=e.entered - st.t0)).isoformat()
-            out.append(Event("zone_exit", f"#{e.track_id} left {zone} after {e.dwell_s:.1f} s",
-                             {"zone": zone, "track_id": e.track_id, "entered": entered,
-                              "dwell_s": round(e.dwell_s, 3)}))
+            out.append(Event(ZONE_EXIT, f"#{e.track_id} left {zone} after {e.dwell_s:.1f} s",
+                             zone_exit(zone=zone, track_id=e.track_id, entered=entered,
+                                       dwell_s=e.dwell_s)))
         return out
 
     def on_source_eos(self, source_id: str) -> list[Event]:
@@ -200,4 +200,4 @@ class Counting(Stage[CountingConfig]):
         return events
 
     def reset(self, source_id: str) -> None:
-        self._state.pop(source_id, None)
+        self._state.reset(source_id)

@@ -24,19 +24,20 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from streamcv.draw import tint
 from streamcv.errors import ConfigError, UnknownNameError
+from streamcv.features.crowd.events import GATED, UNGATED
 from streamcv.features.crowd.gates import GateReason, check_frame, textured_mask
 from streamcv.models.registry import ModelEntry, get_model, resolve_weights
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.state import PerSource
 from streamcv.types import Event, FrameResult, StageOutput
-from streamcv.zones import ZoneConfig, zone_mask
+from streamcv.zones import ZoneList, zone_mask
 
 __all__ = ["CrowdConfig", "Crowd", "CrowdOutput"]
 
 log = logging.getLogger(__name__)
-
-_MAX_SOURCES = 10_000
 
 
 class CrowdConfig(StageConfig):
@@ -56,8 +57,8 @@ class CrowdConfig(StageConfig):
     max_batch_pixels: int = Field(4_000_000, ge=4096, description="Fewer tiles per pass when "
                                   "their working pixels would exceed this (bounds memory).")
     fp16: bool = Field(True, description="Half precision on CUDA.")
-    zones: list[ZoneConfig] = Field(default_factory=list,
-                                    description="Polygons whose counts are reported as zone.NAME.")
+    zones: ZoneList = Field(default_factory=list,
+                            description="Polygons whose counts are reported as zone.NAME.")
     calibration: float = Field(1.0, gt=0, description="Count multiplier for every camera (fit "
                                "it on a few hand-counted frames).")
     calibration_per_source: dict[str, float] = Field(
@@ -83,15 +84,6 @@ class CrowdConfig(StageConfig):
         if bad:
             raise ValueError(f"calibration factors must be > 0 (sources {', '.join(bad)})")
         return factors
-
-    @field_validator("zones")
-    @classmethod
-    def verify_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
-        names = [z.name for z in zones]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"zone names must be unique; repeated: {', '.join(dup)}")
-        return zones
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,7 +138,7 @@ class Crowd(Stage[CrowdConfig]):
             raise ConfigError(f"model {config.model!r} is a {self.entry.task} model, not a crowd "
                               "counting model", key="model")
         self.estimator: Any = None
-        self._state: dict[str, _SourceState] = {}
+        self._state: PerSource[_SourceState] = PerSource(lambda _sid: _SourceState())
 
     def on_setup(self, context: StageContext) -> None:
         device = context.device
@@ -167,12 +159,7 @@ class Crowd(Stage[CrowdConfig]):
 
     # per-source state ----------------------------------------------------------------------
     def _source(self, source_id: str) -> _SourceState:
-        st = self._state.get(source_id)
-        if st is None:
-            if len(self._state) >= _MAX_SOURCES:
-                self._state.pop(next(iter(self._state)))
-            st = self._state[source_id] = _SourceState()
-        return st
+        return self._state[source_id]
 
     def _due(self, r: FrameResult) -> bool:
         if self.config.interval_s <= 0:
@@ -185,7 +172,7 @@ class Crowd(Stage[CrowdConfig]):
         return False
 
     def reset(self, source_id: str) -> None:
-        self._state.pop(source_id, None)
+        self._state.reset(source_id)
 
     # processing ----------------------------------------------------------------------------
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
@@ -247,10 +234,22 @@ class Crowd(Stage[CrowdConfig]):
             return ()
         before, st.gated = st.gated, reason
         if reason is not None:
-            return (Event("crowd_gated", f"count forced to 0: frame is {reason}",
+            return (Event(GATED, f"count forced to 0: frame is {reason}",
                           {"reason": reason}),)
-        return (Event("crowd_ungated", f"frame usable again (was {before})",
+        return (Event(UNGATED, f"frame usable again (was {before})",
                       {"was": before}),)
+
+    def draw(self, image: np.ndarray, output: StageOutput) -> np.ndarray:
+        """The density map over the picture: colour and opacity grow with the density."""
+        density = output.data.get("density")
+        if density is None or density.shape != image.shape[:2]:
+            return super().draw(image, output)
+        from streamcv.features.crowd.figure import colorize
+
+        top = float(density.max())
+        if top <= 0:
+            return np.array(image, copy=True)
+        return tint(image, colorize(density, vmax=top), alpha=0.6 * (density / top))
 
     def close(self) -> None:
         self.estimator = None

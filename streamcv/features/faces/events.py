@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["VISITOR", "LEGACY_VISITOR", "VISITOR_KEYS", "EVENTS"]
+__all__ = ["VISITOR", "LEGACY_VISITOR", "VISITOR_KEYS", "KEYS", "EVENTS"]
 
 #: One per face track when it ends: a visitor with robust age and gender.
 VISITOR = "face_visitor"
@@ -22,5 +22,7 @@ VISITOR_KEYS = frozenset({
     "track_id", "first_seen", "last_seen", "duration_s", "frames", "faces", "skipped_small",
     "skipped_blur", "age", "age_band", "gender", "gender_score",
 })
+#: ``data`` keys per event kind (a visitor's ``crop`` path is added when crops are saved).
+KEYS = {VISITOR: VISITOR_KEYS | {"crop"}}
 #: Every event kind the faces stage emits.
 EVENTS: tuple[str, ...] = (VISITOR,)

@@ -94,7 +94,8 @@ def sharpness(rgb: npt.NDArray[np.uint8], landmarks: npt.NDArray[np.float32], *,
 
 @dataclass
 class FrameFaces:
-    """One frame's faces (as detections with the extras of :mod:`streamcv.features.faces.output`)."""
+    """One frame's faces (as detections with the extras of
+    :mod:`streamcv.features.faces.output`)."""
 
     detections: Detections
     analysed: int

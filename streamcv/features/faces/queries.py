@@ -1,8 +1,9 @@
 """The ``demographics`` query table: visitors (one per face track) from the faces stage.
 
-The faces stage reports each visitor as an ``events`` row of kind ``visitor`` whose ``data`` JSON
-holds ``track_id``, ``first_seen``, ``last_seen``, ``duration_s``, ``frames``, ``faces``
-(analysed), ``skipped_small``, ``skipped_blur``, ``age`` (median of the per-frame ages),
+The faces stage reports each visitor as an ``events`` row of kind ``face_visitor`` (before
+2026-12: ``visitor``, the counting stage's kind, read only when it carries ``faces``) whose
+``data`` JSON holds ``track_id``, ``first_seen``, ``last_seen``, ``duration_s``, ``frames``,
+``faces`` (analysed), ``skipped_small``, ``skipped_blur``, ``age`` (median of the per-frame ages),
 ``age_band`` (0-9, 10-17, 18-25, 26-35, 36-45, 46-55, 56-65, 66+), ``gender`` and
 ``gender_score`` (share of the confidence-weighted vote). A visitor counts at the time its visit
 ended (``ts`` of the event: last seen + the track timeout, or the end of the video).

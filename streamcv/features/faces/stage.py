@@ -2,7 +2,8 @@
 
 Per frame: faces are found with five landmarks (YuNet, or dlib HOG when YuNet's weights are not
 installed: ``detector: auto``), aligned the way the age and gender networks were trained
-(:mod:`streamcv.features.faces.align`) and analysed in one batch for all frames of the runtime batch.
+(:mod:`streamcv.features.faces.align`) and analysed in one batch for all frames of the runtime
+batch.
 In video, faces narrower than ``min_face_px`` or blurrier than ``min_sharpness`` are not
 analysed and are counted (``skipped_small``, ``skipped_blur``); a visitor's better frames make up
 for them. Stills are analysed whatever their quality unless ``gate_stills`` is set.
@@ -11,7 +12,8 @@ Over time (video, not stills): faces get track ids from the person tracks of ``t
 from an IoU tracker of their own; when a track has been gone for ``track_timeout_s`` it becomes
 one ``visitor`` event whose ``data`` holds the robust age (median), age band, the
 confidence-weighted gender vote, and the numbers of analysed and skipped faces
-(:class:`streamcv.features.faces.tracks.Visitor`). ``streamcv query demographics`` reads these events.
+(:class:`streamcv.features.faces.tracks.Visitor`). ``streamcv query demographics`` reads these
+events.
 
 Privacy: no face image is kept or stored unless ``save_crops_dir`` is set; ``blur_faces`` asks
 media sinks to blur the faces (``StageOutput.data["blur_boxes"]``, see
@@ -35,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from streamcv.draw import draw_boxes
 from streamcv.errors import StageError
 from streamcv.features.faces.events import VISITOR
 from streamcv.features.faces.output import FACE, FEMALE, MALE, FacesOutput
@@ -42,6 +45,7 @@ from streamcv.features.faces.privacy import BLUR_BOXES, BLUR_METHOD, BlurMethod
 from streamcv.features.faces.tracks import FaceTracker, Visitor, VisitorBook, assign_to_people
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.state import PerSource
 from streamcv.types import Detections, Event, FrameResult, StageOutput
 
 __all__ = ["FacesConfig", "FacesStage"]
@@ -121,7 +125,7 @@ class FacesStage(Stage[FacesConfig]):
         self._detector: Any = None
         self._refiner: Any = None
         self._model: Any = None
-        self._states: dict[str, _SourceState] = {}
+        self._states: PerSource[_SourceState] = PerSource(self._new_state)
 
     # lifecycle ---------------------------------------------------------------------------
     def on_setup(self, context: StageContext) -> None:
@@ -146,17 +150,29 @@ class FacesStage(Stage[FacesConfig]):
         return [self._frame_output(r, f) for r, f in zip(batch, faces, strict=True)]
 
     def on_source_eos(self, source_id: str) -> list[Event]:
-        state = self._states.pop(source_id, None)
+        state = self._states.pop(source_id)
         if state is None:
             return []
         return self._visitor_events(source_id, state, state.book.close_all())
 
     def reset(self, source_id: str) -> None:
-        self._states.pop(source_id, None)
+        self._states.reset(source_id)
 
     def close(self) -> None:
-        self._states.clear()
+        self._states.reset()
         self._detector = self._refiner = self._model = None
+
+    def draw(self, image: np.ndarray, output: StageOutput) -> np.ndarray:
+        """Face boxes captioned with gender and age (``female 34``); faces the stage asked to
+        blur are already blurred by the media sink (:func:`streamcv.draw.redact`)."""
+        dets = output.detections
+        if dets is None:
+            return super().draw(image, output)
+        ages = dets.data.get("age")
+        labels = [dets.label_of(i) + (f" {float(ages[i]):.0f}" if ages is not None
+                                      and np.isfinite(ages[i]) else "")
+                  for i in range(len(dets))]
+        return draw_boxes(image, dets, key=self.name, labels=labels)
 
     # per frame -----------------------------------------------------------------------------
     def _frame_output(self, result: FrameResult, faces: Any) -> StageOutput:
@@ -171,7 +187,7 @@ class FacesStage(Stage[FacesConfig]):
         }
         events: tuple[Event, ...] = ()
         if frame.pts is not None:  # video: track and collect visitors (stills are unrelated)
-            state = self._state(frame.source_id)
+            state = self._states[frame.source_id]
             ids, ended = self._track_ids(result, dets, state)
             dets = dets.replace(track_id=ids)
             for i, tid in enumerate(ids.tolist()):
@@ -198,15 +214,12 @@ class FacesStage(Stage[FacesConfig]):
         return FacesOutput(metrics=metrics, detections=dets if cfg.per_frame else None,
                            events=events, data=data, faces=dets)
 
-    def _state(self, source_id: str) -> _SourceState:
-        state = self._states.get(source_id)
-        if state is None:
-            cfg = self.config
-            state = self._states[source_id] = _SourceState(
-                FaceTracker(iou_threshold=cfg.track_iou, max_missed_s=cfg.track_timeout_s,
-                            max_tracks=cfg.max_tracks),
-                VisitorBook(timeout_s=cfg.track_timeout_s, max_visitors=cfg.max_tracks))
-        return state
+    def _new_state(self, source_id: str) -> _SourceState:
+        cfg = self.config
+        return _SourceState(
+            FaceTracker(iou_threshold=cfg.track_iou, max_missed_s=cfg.track_timeout_s,
+                        max_tracks=cfg.max_tracks),
+            VisitorBook(timeout_s=cfg.track_timeout_s, max_visitors=cfg.max_tracks))
 
     def _track_ids(self, result: FrameResult, dets: Detections, state: _SourceState
                    ) -> tuple[np.ndarray, list[int]]:

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["iou_matrix", "FaceTracker", "assign_to_people", "Visitor", "VisitorBook",
+from streamcv.boxes import iou_matrix, match_greedy
+
+__all__ = ["FaceTracker", "assign_to_people", "Visitor", "VisitorBook",
            "AGE_BANDS", "age_band"]
 
 #: Age bands used for counting (inclusive years); the last one is open-ended.
@@ -39,20 +41,6 @@ def age_band(age: float) -> str:
         if hi is None or years <= hi:
             return f"{lo}+" if hi is None else f"{lo}-{hi}"
     raise AssertionError("unreachable")
-
-
-def iou_matrix(a: npt.NDArray[np.floating[Any]], b: npt.NDArray[np.floating[Any]]
-               ) -> npt.NDArray[np.float64]:
-    """Pairwise IoU of boxes ``a`` (N, 4) and ``b`` (M, 4) in xyxy form."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(-1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 @dataclass
@@ -91,12 +79,8 @@ class FaceTracker:
         tids = list(self._tracks)
         if tids and len(boxes):
             iou = iou_matrix(boxes, np.stack([self._tracks[t].box for t in tids]))
-            for flat in np.argsort(-iou, axis=None):
-                i, j = divmod(int(flat), len(tids))
-                if iou[i, j] < self.iou_threshold:
-                    break
-                if ids[i] < 0 and tids[j] not in ids:
-                    ids[i] = tids[j]
+            for i, j in match_greedy(iou, self.iou_threshold).pairs:
+                ids[i] = tids[j]
         for i in range(len(boxes)):
             if ids[i] < 0:
                 ids[i] = self._next

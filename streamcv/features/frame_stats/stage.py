@@ -51,4 +51,5 @@ class FrameStats(Stage[FrameStatsConfig]):
     """Per-frame image quality numbers: useful for camera health (dark, covered, out of focus)."""
 
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
-        return [StageOutput(metrics=frame_stats(r.frame.image, self.config.max_side)) for r in batch]
+        side = self.config.max_side
+        return [StageOutput(metrics=frame_stats(r.frame.image, side)) for r in batch]

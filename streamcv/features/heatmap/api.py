@@ -1,11 +1,24 @@
 """Heat maps from the results store, as a Python API (the ``streamcv heatmap`` command uses it).
 
-Example:
+Example (one stored window, as the ``heatmap`` stage writes them; ``out=None``: no PNG):
+    >>> from datetime import UTC, datetime, timedelta
+    >>> import numpy as np
     >>> from streamcv.features.heatmap import render_heatmap
-    >>> report = render_heatmap("pets", "pets.png", db="sqlite:///r.db",
-    ...                         since="2026-01-01", until="2026-01-02")  # doctest: +SKIP
-    >>> report.hotspots[0].share  # doctest: +SKIP
-    0.31
+    >>> from streamcv.features.heatmap.grid import HeatWindow
+    >>> from streamcv.features.heatmap.store import window_row
+    >>> from streamcv.store import ResultStore
+    >>> store = ResultStore("sqlite://")  # or db="sqlite:///results.db"
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> grid = np.zeros((4, 6))
+    >>> grid[1, 4], grid[2, 1] = 9.0, 3.0
+    >>> w = HeatWindow("pets", "heatmap", "detections", t, t + timedelta(minutes=1), grid,
+    ...                (60, 40), 60, 60.0, t, t)
+    >>> with store.writer(store.begin_run(kind="replay", pipeline="heat", config={})) as writer:
+    ...     writer.write("heatmap_windows", [window_row(w)])
+    >>> report = render_heatmap("pets", None, db=store, since="2026-01-01", until="2026-01-02")
+    >>> [(h.rank, h.share) for h in report.hotspots]
+    [(1, 0.75), (2, 0.25)]
+    >>> store.close()
 """
 
 from __future__ import annotations
@@ -25,6 +38,7 @@ from streamcv.features.heatmap.hotspots import Hotspot, ZoneDwell, find_hotspots
 from streamcv.features.heatmap.render import render_overlay, write_png
 from streamcv.features.heatmap.store import load_windows, stages_of
 from streamcv.store import ResultStore
+from streamcv.timeparse import parse_time
 from streamcv.zones import ZoneConfig
 
 __all__ = ["NoHeatmapError", "HeatmapReport", "heatmap", "render_heatmap"]
@@ -63,8 +77,6 @@ class HeatmapReport:
 def _time(value: TimeLike) -> datetime | None:
     if value is None:
         return None
-    from streamcv.query.timeparse import parse_time
-
     return parse_time(value)
 
 

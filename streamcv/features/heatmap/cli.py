@@ -19,7 +19,7 @@ __all__ = ["register", "cmd_heatmap"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from streamcv.cli import add_db_argument
+    from streamcv.cli.args import add_db_argument
 
     p = sub.add_parser("heatmap", help="render a source's heat map over a time range (PNG)")
     p.add_argument("--source", required=True, metavar="S", help="source id")
@@ -47,11 +47,11 @@ def _zones(path: str | None) -> list[Any]:
 
     from streamcv.config.yamlio import load_yaml
     from streamcv.errors import ConfigError
-    from streamcv.zones import ZoneConfig
+    from streamcv.zones import ZoneList
 
     data = load_yaml(path)
     try:
-        return TypeAdapter(list[ZoneConfig]).validate_python(data)
+        return TypeAdapter(ZoneList).validate_python(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
@@ -72,7 +72,7 @@ def _background(path: str | None) -> Any:
 
 
 def cmd_heatmap(args: argparse.Namespace) -> int:
-    from streamcv.cli import CliError
+    from streamcv.cli.args import CliError
     from streamcv.errors import StreamCVError
     from streamcv.features.heatmap.api import render_heatmap
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamcv.features.heatmap.cli import register
+from streamcv.features.heatmap.events import EVENTS
 from streamcv.features.heatmap.queries import HEATMAPS, HOTSPOTS
 from streamcv.features.heatmap.schema import heatmap_windows
 from streamcv.features.heatmap.stage import Heatmap
@@ -12,7 +13,7 @@ from streamcv.plugins import Feature
 
 FEATURE = Feature(
     name="heatmap", summary="heat maps and hotspots over time windows",
-    stages=(Heatmap,), tables=(heatmap_windows,),
+    stages=(Heatmap,), tables=(heatmap_windows,), retention=(heatmap_windows,),
     migrations=Path(__file__).parent / "migrations",
-    queries=(HEATMAPS, HOTSPOTS), cli=register, events=("heatmap_window",),
+    queries=(HEATMAPS, HOTSPOTS), cli=register, events=EVENTS,
 )

@@ -8,16 +8,16 @@
 * ``density``: the ``crowd`` stage's density map (``density_from``);
 * ``motion``: the ``motion`` stage's foreground mask (``motion_from``).
 
-Cells hold person-seconds (motion: motion-seconds); see :mod:`streamcv.features.heatmap.accumulate` for
-the weighting and the epoch-aligned windows (``window``: ``1min``, ``15min``, ``1h``, ...). Each
-closed window is written to the ``heatmap_windows`` table (compressed grid, resolution, source,
-a reference frame) and announced by a ``heatmap_window`` event with its hotspots and zone dwell.
+Cells hold person-seconds (motion: motion-seconds); see :mod:`streamcv.features.heatmap.accumulate`
+for the weighting and the epoch-aligned windows (``window``: ``1min``, ``15min``, ``1h``, ...). Each
+closed window is written to the ``heatmap_windows`` table (compressed grid, resolution, source, a
+reference frame) and announced by a ``heatmap_window`` event with its hotspots and zone dwell.
 ``streamcv heatmap`` and :func:`streamcv.features.heatmap.api.heatmap` merge windows over any range.
 
 Where windows are written: the run's results database, through the row sink of the stage's
 context (the run's store writer, so the daemon's outage spool covers them); runs without a
-database keep them in memory (the last ``max_windows`` per source, :meth:`Heatmap.windows`). With ``decay_s``,
-``data["heat"]`` carries a live, fading grid.
+database keep them in memory (the last ``max_windows`` per source, :meth:`Heatmap.windows`).
+With ``decay_s``, ``data["heat"]`` carries a live, fading grid.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pydantic import Field, field_validator
 
 from streamcv.errors import StageError
 from streamcv.features.heatmap.accumulate import WindowAccumulator
+from streamcv.features.heatmap.events import WINDOW, window_data
 from streamcv.features.heatmap.grid import (
     HeatInput,
     HeatWindow,
@@ -44,14 +45,14 @@ from streamcv.features.heatmap.hotspots import find_hotspots, zone_dwell
 from streamcv.features.heatmap.store import window_row
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.state import PerSource
+from streamcv.timeparse import parse_interval
 from streamcv.types import Event, FrameResult, StageOutput
-from streamcv.zones import ZoneConfig
+from streamcv.zones import ZoneList
 
 __all__ = ["HeatmapConfig", "Heatmap"]
 
 log = logging.getLogger(__name__)
-
-_MAX_SOURCES = 10_000
 
 
 class HeatmapConfig(StageConfig):
@@ -71,8 +72,8 @@ class HeatmapConfig(StageConfig):
     max_gap_s: float = Field(5.0, gt=0, description="Longest time one observation stands for.")
     decay_s: float | None = Field(None, gt=0, description="Keep a live grid fading with this "
                                   "time constant (data['heat']); none: no live grid.")
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones whose dwell is "
-                                    "reported with each window.")
+    zones: ZoneList = Field(default_factory=list, description="Zones whose dwell is reported "
+                            "with each window.")
     hotspots: int = Field(3, ge=0, le=50, description="Hotspots reported with each window.")
     reference_samples: int = Field(7, ge=0, le=20, description="Frames per window whose median "
                                    "is stored as the reference picture; 0: none.")
@@ -110,8 +111,6 @@ def window_seconds(value: str) -> float:
     try:
         return float(value)
     except ValueError:
-        from streamcv.query.timeparse import parse_interval
-
         return float(parse_interval(value))
 
 
@@ -128,8 +127,10 @@ class Heatmap(Stage[HeatmapConfig]):
 
     def __init__(self, config: HeatmapConfig) -> None:
         super().__init__(config)
-        self._acc: dict[str, WindowAccumulator] = {}
-        self._closed: dict[str, deque[HeatWindow]] = {}
+        self._acc: PerSource[WindowAccumulator] = PerSource(self._new_accumulator,
+                                                             on_evict=self._evicted)
+        self._closed: PerSource[deque[HeatWindow]] = PerSource(
+            lambda _sid: deque(maxlen=config.max_windows))
 
     def on_setup(self, context: StageContext) -> None:
         if self.config.store and not context.stored:
@@ -180,19 +181,17 @@ class Heatmap(Stage[HeatmapConfig]):
         feet = np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1)
         return footprint_points(np.zeros(shape), feet, width=f.width, height=f.height)
 
-    def _accumulator(self, source_id: str) -> WindowAccumulator:
-        acc = self._acc.get(source_id)
-        if acc is None:
-            if len(self._acc) >= _MAX_SOURCES:
-                oldest = next(iter(self._acc))
-                self._finish(oldest, self._acc.pop(oldest).flush())
-            c = self.config
-            acc = self._acc[source_id] = WindowAccumulator(
-                source_id, self.name, c.input.value, window_s=c.window_s, max_gap_s=c.max_gap_s,
-                decay_s=c.decay_s, reference_samples=c.reference_samples,
-                reference_width=c.reference_width,
-            )
-        return acc
+    def _new_accumulator(self, source_id: str) -> WindowAccumulator:
+        c = self.config
+        return WindowAccumulator(
+            source_id, self.name, c.input.value, window_s=c.window_s, max_gap_s=c.max_gap_s,
+            decay_s=c.decay_s, reference_samples=c.reference_samples,
+            reference_width=c.reference_width,
+        )
+
+    def _evicted(self, source_id: str, acc: WindowAccumulator) -> None:
+        """A source forgotten beyond the source limit: its open window is closed and kept."""
+        self._finish(source_id, acc.flush())
 
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
         outs = []
@@ -202,7 +201,7 @@ class Heatmap(Stage[HeatmapConfig]):
                 outs.append(StageOutput())
                 continue
             f = r.frame
-            acc = self._accumulator(f.source_id)
+            acc = self._acc[f.source_id]
             closed = acc.add(f.wallclock, occ, frame_size=(f.width, f.height), image=f.image)
             events = self._finish(f.source_id, closed)
             data: dict[str, Any] = {"occupancy": occ}
@@ -221,7 +220,7 @@ class Heatmap(Stage[HeatmapConfig]):
             if self._stores:
                 self.context.rows.write("heatmap_windows", [window_row(w)])
             else:
-                self._closed.setdefault(source_id, deque(maxlen=self.config.max_windows)).append(w)
+                self._closed[source_id].append(w)
             events.append(self._event(w))
         return tuple(events)
 
@@ -231,25 +230,25 @@ class Heatmap(Stage[HeatmapConfig]):
         top = f"; hotspot #1 at ({hs[0].center[0]:.0f}, {hs[0].center[1]:.0f}) " \
               f"{hs[0].share:.0%}" if hs else ""
         return Event(
-            "heatmap_window",
+            WINDOW,
             f"{w.start:%H:%M:%S}-{w.end:%H:%M:%S}: {w.total:.1f} {w.kind} person-s over "
             f"{w.seconds:.0f} s ({w.frames} frames){top}",
-            {"start": w.start.isoformat(), "end": w.end.isoformat(), "frames": w.frames,
-             "seconds": w.seconds, "total": w.total,
-             "hotspots": [h.to_json() for h in hs], "zones": [z.to_json() for z in dwell]},
+            window_data(start=w.start, end=w.end, frames=w.frames, seconds=w.seconds,
+                        total=w.total, hotspots=[h.to_json() for h in hs],
+                        zones=[z.to_json() for z in dwell]),
         )
 
     # lifecycle -------------------------------------------------------------------------------
     def windows(self, source_id: str) -> list[HeatWindow]:
         """Closed windows of a source kept in memory (oldest first; only without a store)."""
-        return list(self._closed.get(source_id, ()))
+        return list(self._closed.get(source_id) or ())
 
     def on_source_eos(self, source_id: str) -> list[Event]:
-        acc = self._acc.pop(source_id, None)
+        acc = self._acc.pop(source_id)
         return list(self._finish(source_id, acc.flush())) if acc is not None else []
 
     def reset(self, source_id: str) -> None:
-        acc = self._acc.pop(source_id, None)
+        acc = self._acc.pop(source_id)
         if acc is not None:
             self._finish(source_id, acc.flush())
 

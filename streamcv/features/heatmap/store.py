@@ -39,8 +39,8 @@ from streamcv.features.heatmap.grid import HeatWindow, decode_grid, encode_grid,
 from streamcv.features.heatmap.schema import GRID_CODEC, heatmap_windows
 from streamcv.store import ResultStore
 from streamcv.store import schema as core
-from streamcv.store.db import first_line
 from streamcv.store.rows import dedup_key
+from streamcv.text import first_line
 
 __all__ = [
     "window_row", "read_windows", "load_windows", "merged", "stages_of",

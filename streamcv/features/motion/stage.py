@@ -40,9 +40,9 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from streamcv.config.base import StrictModel
+from streamcv.draw import draw_boxes, tint
 from streamcv.errors import SourceNotFoundError, StageError
 from streamcv.features.motion import (
     BackgroundModel,
@@ -54,39 +54,37 @@ from streamcv.features.motion import (
     Regions,
     find_regions,
 )
+from streamcv.features.motion.events import (
+    MOTION_END,
+    MOTION_START,
+    REBASELINE,
+    REBASELINE_END,
+    rebaseline_data,
+    rebaseline_end_data,
+)
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.state import PerSource
+from streamcv.strict import StrictModel
 from streamcv.types import Detections, Event, Frame, FrameResult, StageOutput
-from streamcv.zones import ZoneConfig, zone_mask
+from streamcv.zones import ZoneList, zone_mask
 
 __all__ = ["MotionConfig", "CameraMotionConfig", "Motion"]
 
 LABELS = ("motion",)
-
-
-def _unique_names(zones: list[ZoneConfig]) -> list[ZoneConfig]:
-    names = [z.name for z in zones]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ValueError(f"zone names must be unique; repeated: {', '.join(dup)}")
-    return zones
+_MOVING_COLOR = (255, 60, 60)  # RGB
 
 
 class CameraMotionConfig(StrictModel):
     """Zones, masks and reference background of one camera (each replaces the stage-wide one)."""
 
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Named zones to report.")
-    ignore: list[ZoneConfig] = Field(
+    zones: ZoneList = Field(default_factory=list, description="Named zones to report.")
+    ignore: ZoneList = Field(
         default_factory=list, description="Areas never analysed (trees, clocks, a road)."
     )
     background: str | None = Field(
         None, description="Reference background image (still images are compared with it)."
     )
-
-    @field_validator("zones")
-    @classmethod
-    def verify_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
-        return _unique_names(zones)
 
 
 class MotionConfig(StageConfig):
@@ -129,18 +127,13 @@ class MotionConfig(StageConfig):
     still_learning_rate: float = Field(
         0.5, gt=0, le=1, description="Weight of each new still image in the background."
     )
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones of every camera.")
-    ignore: list[ZoneConfig] = Field(default_factory=list, description="Masks of every camera.")
+    zones: ZoneList = Field(default_factory=list, description="Zones of every camera.")
+    ignore: ZoneList = Field(default_factory=list, description="Masks of every camera.")
     background: str | None = Field(None, description="Reference background of every camera.")
     cameras: dict[str, CameraMotionConfig] = Field(
         default_factory=dict, description="Per camera (source id or glob pattern): zones, "
         "ignore, background overriding the stage-wide ones."
     )
-
-    @field_validator("zones")
-    @classmethod
-    def verify_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
-        return _unique_names(zones)
 
     def params(self) -> BackgroundParams:
         return BackgroundParams(
@@ -174,7 +167,7 @@ class Motion(Stage[MotionConfig]):
     def __init__(self, config: MotionConfig) -> None:
         super().__init__(config)
         self._params = config.params()
-        self._state: dict[str, _Camera] = {}
+        self._state: PerSource[_Camera] = PerSource()
         self._backgrounds: dict[str, npt.NDArray[np.uint8]] = {}
 
     # configuration ------------------------------------------------------------------------------
@@ -191,7 +184,6 @@ class Motion(Stage[MotionConfig]):
         return CameraMotionConfig.model_validate(base)
 
     def on_setup(self, context: StageContext) -> None:
-        device = context.device
         paths = [self.config.background, *(c.background for c in self.config.cameras.values())]
         for path in paths:
             if path is not None:
@@ -306,7 +298,7 @@ class Motion(Stage[MotionConfig]):
                     touched[i].append(name)
         if active != st.active:
             st.active = active
-            kind = "motion_start" if active else "motion_end"
+            kind = MOTION_START if active else MOTION_END
             events.append(Event(kind, f"{int(metrics['regions'])} moving region(s), score "
                                       f"{metrics['score']:.3f}"))
         return StageOutput(metrics=metrics, detections=self._detections(regions, st, touched),
@@ -335,20 +327,31 @@ class Motion(Stage[MotionConfig]):
             what = (f"brightness shift {g.shift:+.0f} levels" if g.reason == "exposure"
                     else f"{g.share:.0%} of the picture changed")
             out.append(Event(
-                "motion_rebaseline",
+                REBASELINE,
                 f"global change ({what}; level {g.level_before:.0f} -> {g.level_now:.0f}): "
                 "background re-learned, no motion reported",
-                {"reason": g.reason, "shift": round(g.shift, 2),
-                 "share": None if g.share != g.share else round(g.share, 4),
-                 "level_before": round(g.level_before, 1), "level_now": round(g.level_now, 1)},
+                rebaseline_data(reason=g.reason, shift=g.shift, share=g.share,
+                                level_before=g.level_before, level_now=g.level_now),
             ))
         if step.ended_after_s is not None and g is None:
-            out.append(Event("motion_rebaseline_end",
+            out.append(Event(REBASELINE_END,
                              f"picture stable again after {step.ended_after_s:.1f} s",
-                             {"seconds": round(step.ended_after_s, 3)}))
+                             rebaseline_end_data(step.ended_after_s)))
         return out
 
+    def draw(self, image: npt.NDArray[np.uint8], output: StageOutput) -> npt.NDArray[np.uint8]:
+        """The moving pixels tinted, and a box around each moving region."""
+        mask = output.data.get("mask")
+        img = image
+        if mask is not None and mask.any():
+            h, w = image.shape[:2]
+            full = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+            img = tint(image, _MOVING_COLOR, mask=full.astype(bool), alpha=0.35)
+        if output.detections is None:
+            return np.array(img, copy=True) if img is image else img
+        return draw_boxes(img, output.detections, key=self.name, scores=False)
+
     def reset(self, source_id: str) -> None:
-        self._state.pop(source_id, None)
+        self._state.reset(source_id)
         if self.gate is not None:
             self.gate.forget(source_id)

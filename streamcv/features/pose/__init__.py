@@ -1,7 +1,7 @@
 """Human pose: COCO keypoints, backends, postures, falls, drawing and evaluation.
 
-The stage lives in :mod:`streamcv.features.pose.stage`; this package holds what it is made of, importable
-without torch or TFLite (backends import them when built).
+The stage lives in :mod:`streamcv.features.pose.stage`; this package holds what it is made of,
+importable without torch or TFLite (backends import them when built).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """From people with keypoints to postures, falls, per-zone counts and the stage's output.
 
 :class:`PoseAnalyzer` is the pose stage minus the network: it takes one frame's people (boxes,
-scores, track ids, keypoints) and returns the :class:`~streamcv.features.pose.output.PoseOutput` with
-metrics and events. Per-source state (the fall detectors) lives here, keyed by source id.
+scores, track ids, keypoints) and returns the
+:class:`~streamcv.features.pose.output.PoseOutput` with metrics and events. Per-source state
+(the fall detectors) lives here, keyed by source id.
 
 Example:
     >>> import numpy as np
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from streamcv.features.pose.events import KEYPOINTS, POSTURE, TORSO_ANGLE
 from streamcv.features.pose.fall import FallConfig, FallDetector, Observation, as_array
 from streamcv.features.pose.output import PoseOutput, round_keypoints
 from streamcv.features.pose.posture import PoseFeatures, Posture, PostureConfig, classify
+from streamcv.state import PerSource
 from streamcv.types import Detections
 from streamcv.zones import ZoneConfig, contains
 
@@ -44,10 +47,10 @@ class PoseAnalyzer:
 
     def __init__(self, *, posture: PostureConfig | None = None, fall: FallConfig | None = None,
                  zones: list[ZoneConfig] | None = None) -> None:
-        self.posture = posture or PostureConfig()  # type: ignore[call-arg]
-        self.fall = fall or FallConfig()  # type: ignore[call-arg]
+        self.posture = posture or PostureConfig()
+        self.fall = fall or FallConfig()
         self.zones = list(zones or [])
-        self._falls: dict[str, FallDetector] = {}
+        self._falls: PerSource[FallDetector] = PerSource(lambda _sid: FallDetector(self.fall))
 
     def analyze(self, source_id: str, t: float, people: Detections, *, width: int, height: int
                 ) -> PoseOutput:
@@ -56,21 +59,18 @@ class PoseAnalyzer:
         ``people.data["keypoints"]`` is ``(N, 17, 3)`` ``[x, y, score]`` in source pixels;
         ``people.track_id`` carries tracker ids (``-1``: none).
         """
-        kps = np.asarray(people.data["keypoints"], np.float64).reshape(-1, 17, 3)
+        kps = np.asarray(people.data[KEYPOINTS], np.float64).reshape(-1, 17, 3)
         feats = [classify(kps[i], people.xyxy[i], self.posture) for i in range(len(people))]
         obs = [Observation(int(people.track_id[i]), f.posture, f.center[1], f.height,
                            tuple(float(v) for v in people.xyxy[i]),  # type: ignore[arg-type]
                            upright=self._upright(f))
                for i, f in enumerate(feats)]
-        detector = self._falls.get(source_id)
-        if detector is None:
-            detector = self._falls[source_id] = FallDetector(self.fall)
-        upd = detector.update(t, obs)
+        upd = self._falls[source_id].update(t, obs)
         postures = np.array([f.posture.value for f in feats], dtype=object)
         data = {
-            "keypoints": round_keypoints(kps),
-            "posture": postures,
-            "torso_angle": np.round(np.array([f.torso_angle for f in feats], np.float64), 1),
+            KEYPOINTS: round_keypoints(kps),
+            POSTURE: postures,
+            TORSO_ANGLE: np.round(np.array([f.torso_angle for f in feats], np.float64), 1),
             **as_array(upd.flags),
         }
         dets = people.replace(data=data)
@@ -104,7 +104,4 @@ class PoseAnalyzer:
 
     def reset(self, source_id: str | None = None) -> None:
         """Forget the state of one source (or of all)."""
-        if source_id is None:
-            self._falls.clear()
-        else:
-            self._falls.pop(source_id, None)
+        self._falls.reset(source_id)

@@ -17,7 +17,7 @@ __all__ = ["register", "cmd_pose_render"]
 
 
 def register(sub: Any) -> None:
-    from streamcv.cli import add_db_argument, add_pipeline_argument
+    from streamcv.cli.args import add_db_argument, add_pipeline_argument
 
     p = sub.add_parser("pose", help="pose tools: render skeletons on videos and images")
     psub = p.add_subparsers(dest="pose_command", required=True, metavar="ACTION")
@@ -55,7 +55,7 @@ def cmd_pose_render(args: argparse.Namespace) -> int:
         configs.append(cfg if n == 0 else cfg.model_copy(update={"id": f"{cfg.id}_{n + 1}"}))
     sink = AnnotatedMediaSink(args.out)
     job = Job(RunKind.REPLAY, pipeline).sources(configs).store(
-        None if args.no_db else resolve_db_url(args.db)).sinks(sink).handle_signals().run()
+        None if args.no_db else resolve_db_url(args.db)).media(sink).handle_signals().run()
     s = job.summary
     where = f"; results in {job.db_url} (run {job.run_id})" if job.db_url else ""
     made = ", ".join(f for f in (f"{len(sink.videos)} video(s)" if sink.videos else "",

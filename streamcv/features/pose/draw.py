@@ -1,7 +1,8 @@
 """Skeletons on images: limbs between confident keypoints, left side blue, right side orange.
 
-``annotate_with_poses(result)`` is :func:`streamcv.sinks.annotate.annotate` plus the skeleton of
-every person whose detections carry ``keypoints`` (any stage), with the posture next to the box.
+:func:`draw_people` draws the pose stage's people (boxes, skeletons, postures); it is how the
+pose stage draws its output on snapshots and videos (:meth:`PoseStage.draw
+<streamcv.features.pose.stage.PoseStage.draw>`).
 
 Example:
     >>> import numpy as np
@@ -20,10 +21,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from streamcv.draw import draw_boxes
+from streamcv.features.pose.events import FALLEN, KEYPOINTS, POSTURE
 from streamcv.features.pose.skeleton import LEFT, RIGHT, SKELETON
-from streamcv.types import FrameResult
+from streamcv.types import Detections
 
-__all__ = ["draw_skeletons", "annotate_with_poses", "LEFT_COLOR", "RIGHT_COLOR", "MID_COLOR"]
+__all__ = ["draw_skeletons", "draw_people", "LEFT_COLOR", "RIGHT_COLOR", "MID_COLOR"]
 
 LEFT_COLOR = (0, 130, 255)  # RGB
 RIGHT_COLOR = (255, 140, 0)
@@ -66,18 +69,16 @@ def draw_skeletons(
     return img
 
 
-def annotate_with_poses(result: FrameResult, *, min_score: float = 0.3) -> npt.NDArray[np.uint8]:
-    """The core annotation (boxes, labels, metrics) plus skeletons of every stage's people."""
-    from streamcv.sinks.annotate import annotate
-
-    img = annotate(result)
-    for out in result.outputs.values():
-        dets = out.detections
-        if dets is None or "keypoints" not in dets.data or len(dets) == 0:
-            continue
-        labels = None
-        if "posture" in dets.data:
-            labels = [str(p) + (" FALLEN" if "fallen" in dets.data and dets.data["fallen"][i]
-                                else "") for i, p in enumerate(dets.data["posture"])]
-        img = draw_skeletons(img, dets.data["keypoints"], min_score=min_score, labels=labels)
-    return img
+def draw_people(image: npt.NDArray[np.uint8], people: Detections, *, key: str = "pose",
+                min_score: float = 0.3) -> npt.NDArray[np.uint8]:
+    """People of the pose stage on an RGB copy of ``image``: boxes (score, track id), skeletons
+    and each posture above the head (``FALLEN`` after a fall)."""
+    img = draw_boxes(image, people, key=key)
+    if len(people) == 0 or KEYPOINTS not in people.data:
+        return img
+    labels = None
+    if POSTURE in people.data:
+        fallen = people.data.get(FALLEN)
+        labels = [str(p) + (" FALLEN" if fallen is not None and fallen[i] else "")
+                  for i, p in enumerate(people.data[POSTURE])]
+    return draw_skeletons(img, people.data[KEYPOINTS], min_score=min_score, labels=labels)

@@ -6,8 +6,8 @@ Definitions (times are media seconds, ``frame.time``):
   been seen ``standing``/``sitting`` for ``confirm_s`` (``unknown`` neither starts nor ends one).
 * **Fall**: a lying run that has lasted ``confirm_s`` and in which, within ``window_s`` before the
   run started, the same track was seen upright (standing or sitting with the torso within
-  ``upright_max_deg`` of vertical, see :mod:`~streamcv.features.pose.posture`) with its torso centre at
-  least ``drop_ratio`` x (its box height then) higher than the lowest torso centre of the run so
+  ``upright_max_deg`` of vertical, see :mod:`~streamcv.features.pose.posture`) with its torso centre
+  at least ``drop_ratio`` x (its box height then) higher than the lowest torso centre of the run so
   far. Checked until the run is ``window_s`` old; at most one fall per run. Emits ``fall``.
 * **Down**: a lying run that has lasted ``down_after_s``, however it began (a fall, lying down,
   or already lying when first seen). Emits ``person_down`` once per run.
@@ -45,8 +45,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
+from streamcv.boxes import iou_matrix, match_greedy
+from streamcv.features.pose.events import (
+    DOWN,
+    FALL,
+    FALLEN,
+    LYING_S,
+    PERSON_DOWN,
+    fall_data,
+)
 from streamcv.features.pose.posture import Posture
+from streamcv.strict import StrictModel
 from streamcv.types import Event
 
 __all__ = ["FallConfig", "FallDetector", "Observation", "FallUpdate", "TrackFlags", "as_array"]
@@ -120,16 +129,6 @@ class _Track:
     down: bool = False
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 class FallDetector:
     """Fall / person-down state of every track of one source.
 
@@ -137,7 +136,7 @@ class FallDetector:
     """
 
     def __init__(self, config: FallConfig | None = None) -> None:
-        self.config = config or FallConfig()  # type: ignore[call-arg]
+        self.config = config or FallConfig()
         self._tracks: OrderedDict[int, _Track] = OrderedDict()
         self._next_link = -1
         self._last_t = -math.inf
@@ -164,10 +163,10 @@ class FallDetector:
             label = f"track {key}" if key >= 0 else "person (untracked)"
             if fell:
                 falls += 1
-                events.append(Event("fall", f"{label} fell", self._event_data(key, obs, t)))
+                events.append(Event(FALL, f"{label} fell", self._event_data(key, obs, t)))
             if became_down:
                 how = "after a fall" if tr.fell else "lying"
-                events.append(Event("person_down", f"{label} down for "
+                events.append(Event(PERSON_DOWN, f"{label} down for "
                                     f"{self.config.down_after_s:g} s ({how})",
                                     self._event_data(key, obs, t)))
             lying_s = t - tr.lying_since if tr.lying_since is not None else 0.0
@@ -183,8 +182,7 @@ class FallDetector:
     # internals --------------------------------------------------------------------------------
     @staticmethod
     def _event_data(key: int, obs: Observation, t: float) -> dict[str, object]:
-        return {"track_id": key if key >= 0 else None, "time": round(t, 3),
-                "box": [round(v, 1) for v in obs.box]}
+        return fall_data(key if key >= 0 else None, t, obs.box)
 
     def _step(self, tr: _Track, t: float, obs: Observation) -> tuple[bool, bool]:
         c = self.config
@@ -218,18 +216,12 @@ class FallDetector:
         keys = [p.track_id if p.track_id >= 0 else None for p in people]
         free = [i for i, k in enumerate(keys) if k is None]
         if free:
-            olds = [k for k in self._tracks if k < 0]
-            pairs = sorted(
-                ((_iou(people[i].box, self._tracks[k].box), i, k) for i in free for k in olds),
-                reverse=True,
-            )
-            used: set[int] = set()
-            for iou, i, k in pairs:
-                if iou < self.config.link_iou:
-                    break
-                if keys[i] is None and k not in used:
-                    keys[i] = k
-                    used.add(k)
+            # equal IoUs go to the later person, then the older link id (-1 is the first)
+            rows = free[::-1]
+            olds = sorted((k for k in self._tracks if k < 0), reverse=True)
+            iou = iou_matrix([people[i].box for i in rows], [self._tracks[k].box for k in olds])
+            for r, c in match_greedy(iou, self.config.link_iou).pairs:
+                keys[rows[r]] = olds[c]
             for i in free:
                 if keys[i] is None:
                     keys[i] = self._next_link
@@ -247,7 +239,7 @@ class FallDetector:
 def as_array(flags: Sequence[TrackFlags]) -> dict[str, np.ndarray]:
     """Per-person flags as arrays (for ``Detections.data``)."""
     return {
-        "fallen": np.array([f.fallen for f in flags], bool),
-        "down": np.array([f.down for f in flags], bool),
-        "lying_s": np.array([round(f.lying_s, 3) for f in flags], np.float64),
+        FALLEN: np.array([f.fallen for f in flags], bool),
+        DOWN: np.array([f.down for f in flags], bool),
+        LYING_S: np.array([round(f.lying_s, 3) for f in flags], np.float64),
     }

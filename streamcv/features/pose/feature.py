@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streamcv.features.pose.cli import register
+from streamcv.features.pose.events import EVENTS
 from streamcv.features.pose.queries import POSES
 from streamcv.features.pose.stage import PoseStage
 from streamcv.features.pose.zoo import POSE_MODELS
@@ -11,5 +12,5 @@ from streamcv.plugins import Feature
 FEATURE = Feature(
     name="pose", summary="human pose, postures and falls",
     stages=(PoseStage,), queries=(POSES,), models=POSE_MODELS, cli=register,
-    events=("fall", "person_down"),
+    events=EVENTS,
 )

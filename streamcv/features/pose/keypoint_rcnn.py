@@ -7,8 +7,12 @@ the heat-map logits torchvision returns, passed through a sigmoid so that every 
 keypoint scores in 0-1 (a logit of 0 → 0.5; they are not calibrated probabilities).
 
 Example:
-    >>> net = KeypointRCNN("keypointrcnn_resnet50_fpn_coco-fc266e95.pth")  # doctest: +SKIP
-    >>> people = net.predict([rgb1, rgb2])  # one Detections per frame  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from streamcv.models import resolve_weights
+    >>> net = KeypointRCNN(resolve_weights("keypointrcnn_resnet50_fpn_coco"))
+    >>> people = net.predict([np.zeros((480, 640, 3), np.uint8)] * 2)  # one Detections per frame
+    >>> [len(p) for p in people]
+    [0, 0]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streamcv.errors import StageError
+from streamcv.features.pose.events import KEYPOINTS
 from streamcv.features.pose.skeleton import NUM_KEYPOINTS
 from streamcv.types import Detections
 
@@ -84,7 +89,7 @@ def people_from_torchvision(
     n = int(keep.sum())
     return Detections.from_arrays(
         boxes[keep], scores[keep], np.zeros(n, np.int32), labels=("person",),
-        data={"keypoints": kp.astype(np.float32)},
+        data={KEYPOINTS: kp.astype(np.float32)},
     )
 
 

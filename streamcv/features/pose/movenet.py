@@ -14,11 +14,16 @@ With ``flip`` (the default) each crop also runs mirrored, and the two answers ar
 (positions weighted by score). The int8 network is chaotic: one grey level changed in 0.02 % of
 a crop's pixels moves keypoints by tens of pixels. On the 12 COCO people (11 such perturbations,
 OpenCV 5.0 and 5.1) the mirror average raised the mean OKS AP from 0.57 to 0.63 and narrowed its
-spread from 0.52-0.61 to 0.60-0.65, at twice the cost (``tests/features/pose/test_pose_accuracy.py``).
+spread from 0.52-0.61 to 0.60-0.65, at twice the cost
+(``tests/features/pose/test_pose_accuracy.py``).
 
 Example:
-    >>> net = MoveNetTopDown("movenet_singlepose_lightning_int8_4.tflite")  # doctest: +SKIP
-    >>> kps = net.predict(rgb, boxes)  # (N, 17, 3) [x, y, score] in source pixels  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from streamcv.models import resolve_weights
+    >>> net = MoveNetTopDown(resolve_weights("movenet_singlepose_lightning_int8"))
+    >>> rgb, boxes = np.zeros((480, 640, 3), np.uint8), np.array([[200, 100, 300, 400]], np.float32)
+    >>> net.predict(rgb, boxes).shape  # (people, 17, [x, y, score]) in source pixels
+    (1, 17, 3)
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 People travel as :class:`~streamcv.types.Detections` (boxes, person score, track id) whose
 ``data`` holds ``keypoints`` ``(N, 17, 3)`` ``[x, y, score]`` in source pixels, ``posture``,
 ``torso_angle``, ``fallen``, ``down`` and ``lying_s``; the SQL sink stores each person as a
-``detections`` row with those extras in its ``extra`` JSON (see :mod:`streamcv.features.pose.queries`).
+``detections`` row with those extras in its ``extra`` JSON (see
+:mod:`streamcv.features.pose.queries`).
 
 Example:
     >>> import numpy as np
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from streamcv.features.pose.events import DOWN, FALLEN, KEYPOINTS, POSTURE
 from streamcv.types import Detections, StageOutput
 
 __all__ = ["PoseOutput", "people_json", "round_keypoints"]
@@ -43,7 +45,7 @@ def _num(v: Any) -> Any:
 
 def people_json(dets: Detections) -> list[dict[str, Any]]:
     """``[{"xyxy", "score", "keypoints": [[x, y, s] x 17], "track_id", "posture", ...}]``."""
-    kps = dets.data.get("keypoints")
+    kps = dets.data.get(KEYPOINTS)
     people = []
     for i in range(len(dets)):
         tid = int(dets.track_id[i])
@@ -53,7 +55,7 @@ def people_json(dets: Detections) -> list[dict[str, Any]]:
             "keypoints": [] if kps is None else round_keypoints(kps[i])[0].tolist(),
             "track_id": tid if tid >= 0 else None,
         }
-        for key in ("posture", "fallen", "down"):
+        for key in (POSTURE, FALLEN, DOWN):
             if key in dets.data:
                 value = dets.data[key][i]
                 person[key] = value.item() if isinstance(value, np.generic) else value

@@ -57,8 +57,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
 from streamcv.features.pose.skeleton import Keypoint as K
+from streamcv.strict import StrictModel
 
 __all__ = ["Posture", "PostureConfig", "PoseFeatures", "classify"]
 
@@ -157,7 +157,7 @@ def _legs_extended(kp: npt.NDArray[np.float64], ok: npt.NDArray[np.bool_],
 def classify(keypoints: npt.ArrayLike, box: npt.ArrayLike,
              config: PostureConfig | None = None) -> PoseFeatures:
     """Posture of one person from ``(17, 3)`` keypoints ``[x, y, score]`` and its box ``xyxy``."""
-    c = config or PostureConfig()  # type: ignore[call-arg]
+    c = config or PostureConfig()
     kp = np.asarray(keypoints, np.float64).reshape(17, 3)
     x1, y1, x2, y2 = (float(v) for v in np.asarray(box, np.float64).reshape(4))
     bw, bh = max(x2 - x1, 1e-6), max(y2 - y1, 1e-6)

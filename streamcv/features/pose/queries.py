@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, distinct, func, select
 
+from streamcv.features.pose.events import DOWN, FALLEN, KEYPOINTS, POSTURE, TORSO_ANGLE
 from streamcv.query.tables import Filters, TableSpec, bucket, to_frame
 from streamcv.store import schema
 
@@ -33,11 +34,11 @@ __all__ = ["POSES", "poses_rows", "poses_grouped"]
 
 _D = schema.detections
 _S = schema.sources
-_EXTRA_COLUMNS = ("torso_angle", "fallen", "down", "keypoints")
+_EXTRA_COLUMNS = (TORSO_ANGLE, FALLEN, DOWN, KEYPOINTS)
 
 
 def _posture() -> Any:
-    return _D.c.extra["posture"].as_string()
+    return _D.c.extra[POSTURE].as_string()
 
 
 def _where(stmt: Any, f: Filters, t: Any = _D) -> Any:
@@ -71,9 +72,9 @@ def poses_rows(conn: Connection, f: Filters) -> pd.DataFrame:
     extras = df.pop("extra")
     for col in _EXTRA_COLUMNS:
         df[col] = [e.get(col) if isinstance(e, dict) else None for e in extras]
-    for col in ("fallen", "down"):
+    for col in (FALLEN, DOWN):
         df[col] = df[col].astype("boolean")
-    df["torso_angle"] = df["torso_angle"].astype("float64")
+    df[TORSO_ANGLE] = df[TORSO_ANGLE].astype("float64")
     return df
 
 

@@ -13,8 +13,8 @@ stage emits the metrics ``count`` (people), ``standing``, ``sitting``, ``lying``
 ``falls``, ``fallen``, ``down`` and, per zone, ``zone.<name>.count`` and
 ``zone.<name>.<posture>`` (a person is in a zone when the bottom centre of its box is); the
 events ``fall`` and ``person_down``; and the people themselves (see
-:mod:`streamcv.features.pose.output`). Postures and falls are defined in :mod:`streamcv.features.pose.posture` and
-:mod:`streamcv.features.pose.fall`.
+:mod:`streamcv.features.pose.output`). Postures and falls are defined in
+:mod:`streamcv.features.pose.posture` and :mod:`streamcv.features.pose.fall`.
 """
 
 from __future__ import annotations
@@ -23,17 +23,20 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
+from streamcv.boxes import iou_matrix, match_greedy
 from streamcv.errors import StageError
 from streamcv.features.pose.analysis import PoseAnalyzer
+from streamcv.features.pose.draw import draw_people
+from streamcv.features.pose.events import KEYPOINTS
 from streamcv.features.pose.fall import FallConfig
 from streamcv.features.pose.output import PoseOutput
 from streamcv.features.pose.posture import PostureConfig
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
 from streamcv.types import Detections, FrameResult, StageOutput
-from streamcv.zones import ZoneConfig
+from streamcv.zones import ZoneList
 
 __all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "match_track_ids"]
 
@@ -67,10 +70,10 @@ class PoseConfig(StageConfig):
     min_person_score: float = Field(0.5, ge=0, le=1, description="Keypoint R-CNN box threshold.")
     track_iou: float = Field(0.5, gt=0, le=1, description="IoU to take a track id from "
                              "tracks_from.")
-    posture: PostureConfig = Field(default_factory=PostureConfig)  # type: ignore[arg-type]
-    fall: FallConfig = Field(default_factory=FallConfig)  # type: ignore[arg-type]
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones for per-zone "
-                                    "posture counts.")
+    posture: PostureConfig = Field(default_factory=PostureConfig)
+    fall: FallConfig = Field(default_factory=FallConfig)
+    zones: ZoneList = Field(default_factory=list, description="Zones for per-zone posture "
+                            "counts.")
 
     def upstream_refs(self) -> dict[str, str]:
         """``boxes_from`` (movenet only) and ``tracks_from`` when set."""
@@ -78,27 +81,6 @@ class PoseConfig(StageConfig):
         if self.tracks_from:
             refs["tracks_from"] = self.tracks_from
         return refs
-
-    @field_validator("zones")
-    @classmethod
-    def verify_zone_names(cls, zones: list[ZoneConfig]) -> list[ZoneConfig]:
-        names = [z.name for z in zones]
-        if len(set(names)) != len(names):
-            raise ValueError(f"zone names must be unique, got {names}")
-        for name in names:
-            if len(f"zone.{name}.standing") > 64:
-                raise ValueError(f"zone name {name!r} is too long (metric names are <= 64 chars)")
-        return zones
-
-
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def match_track_ids(people: np.ndarray, tracked: Detections, *, min_iou: float) -> np.ndarray:
@@ -108,13 +90,8 @@ def match_track_ids(people: np.ndarray, tracked: Detections, *, min_iou: float) 
     boxes, tids = tracked.xyxy[keep], tracked.track_id[keep]
     if len(people) == 0 or len(boxes) == 0:
         return ids
-    iou = _iou_matrix(np.asarray(people, np.float64), boxes.astype(np.float64))
-    for flat in np.argsort(-iou, axis=None):
-        i, j = np.unravel_index(flat, iou.shape)
-        if iou[i, j] < min_iou:
-            break
-        if ids[i] < 0 and not np.isin(tids[j], ids):
-            ids[i] = tids[j]
+    for i, j in match_greedy(iou_matrix(people, boxes), min_iou).pairs:
+        ids[i] = tids[j]
     return ids
 
 
@@ -198,7 +175,7 @@ class PoseStage(Stage[PoseConfig]):
             score = boxes.confidence * (kps[..., 2].mean(axis=1) if len(boxes) else 0)
             out.append(Detections.from_arrays(
                 boxes.xyxy, score, np.zeros(len(boxes), np.int32), labels=("person",),
-                data={"keypoints": kps},
+                data={KEYPOINTS: kps},
             ))
         return out
 
@@ -226,3 +203,10 @@ class PoseStage(Stage[PoseConfig]):
     def close(self) -> None:
         self._net = None
         self._analyzer.reset()
+
+    def draw(self, image: np.ndarray, output: StageOutput) -> np.ndarray:
+        """People with their skeletons and postures (see
+        :func:`~streamcv.features.pose.draw.draw_people`)."""
+        if output.detections is None:
+            return super().draw(image, output)
+        return draw_people(image, output.detections, key=self.name)

@@ -1,30 +1,36 @@
-"""A media sink writing annotated frames (boxes, metrics, skeletons): MP4 per video, JPEG per still.
+"""A media sink writing annotated frames (what each stage draws): MP4 per video, JPEG per still.
 
 Video sources become ``<dir>/<source>.mp4`` (H.264, yuv420p, timestamps from the frames' media
 time, so sampled replays keep their real timing); image sources become
 ``<dir>/<source>_<index>.jpg``. A single video may be written to an explicit ``.mp4`` path.
-Encoding runs on the runner's sink thread; memory is one open encoder per video source.
+Encoding runs on the runner's sink thread; memory is one open encoder per video source. Given
+to a job with :meth:`Job.media <streamcv.app.Job.media>`, every stage draws its own output
+(boxes, skeletons, moving regions, ...).
 
 Example:
-    >>> sink = AnnotatedMediaSink("out")  # doctest: +SKIP
-    >>> Job(...).sinks(sink).run()  # doctest: +SKIP
-    >>> sink.images, sink.videos  # doctest: +SKIP
-    (0, [PosixPath('out/clip.mp4')])
+    >>> import tempfile
+    >>> from streamcv.app import Job, as_pipeline
+    >>> from streamcv.sources import source_config_from_spec
+    >>> src = source_config_from_spec("synthetic").model_copy(update={"seconds": 1.0})
+    >>> sink = AnnotatedMediaSink(tempfile.mkdtemp())
+    >>> Job("replay", as_pipeline("surveillance")).sources([src]).media(sink).run().summary.frames
+    10
+    >>> sink.images, [p.name for p in sink.videos]
+    (0, ['synthetic.mp4'])
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from streamcv.features.pose.draw import annotate_with_poses
-from streamcv.sinks.annotate import write_image
-from streamcv.sinks.base import RuntimeEvent
+from streamcv.sinks.annotate import annotate, write_image
+from streamcv.sinks.base import Draw, RuntimeEvent
 from streamcv.sources.base import SourceInfo
 from streamcv.types import FrameResult
 
@@ -76,13 +82,13 @@ class AnnotatedMediaSink:
 
     Args:
         out: a folder, or an ``.mp4`` path when there is exactly one video source.
-        draw: result → RGB picture (default: boxes, metrics and skeletons).
+        draw: result → RGB picture; normally the run's (:meth:`bind_draw`, each stage draws
+            its output); without one, boxes and metrics only.
     """
 
-    def __init__(self, out: str | Path, *,
-                 draw: Callable[[FrameResult], np.ndarray] = annotate_with_poses) -> None:
+    def __init__(self, out: str | Path, *, draw: Draw | None = None) -> None:
         self.out = Path(out)
-        self.draw = draw
+        self.draw: Draw = draw or annotate
         self.images = 0  # stills written
         self.videos: list[Path] = []  # one per video source
         self._info: dict[str, SourceInfo] = {}
@@ -95,6 +101,9 @@ class AnnotatedMediaSink:
                                  "folder instead")
             return self.out
         return self.out / f"{source_id}.mp4"
+
+    def bind_draw(self, draw: Draw) -> None:
+        self.draw = draw
 
     def source_started(self, info: SourceInfo) -> None:
         self._info[info.source_id] = info

@@ -36,7 +36,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from streamcv.features.tracking.assignment import iou_matrix, match
+from streamcv.boxes import iou_matrix, match_hungarian
 from streamcv.features.tracking.kalman import KalmanBox, xyxy_to_xyah
 
 __all__ = ["ByteTracker", "TrackerParams", "TrackState", "Track", "TrackUpdate"]
@@ -149,7 +149,8 @@ class ByteTracker:
         tentative = [tr for tr in self.tracks if tr.state is TrackState.TENTATIVE]
 
         # 1st association: confirmed + lost tracks with high detections
-        pairs, un_tr, un_det = match(self._iou(pool, boxes[high], cl[high]), p.match_iou)
+        pairs, un_tr, un_det = match_hungarian(self._iou(pool, boxes[high], cl[high]),
+                                               p.match_iou)
         for r, c in pairs:
             tr, d = pool[r], high[c]
             self._hit(tr, boxes[d], float(sc[d]), t)
@@ -158,7 +159,7 @@ class ByteTracker:
         rest_high = high[un_det]
         # 2nd association: still-unmatched confirmed tracks with low detections
         second = [pool[r] for r in un_tr if pool[r].state is TrackState.CONFIRMED]
-        pairs, un2, _ = match(self._iou(second, boxes[low], cl[low]), p.low_match_iou)
+        pairs, un2, _ = match_hungarian(self._iou(second, boxes[low], cl[low]), p.low_match_iou)
         for r, c in pairs:
             tr, d = second[r], low[c]
             self._hit(tr, boxes[d], float(sc[d]), t)
@@ -168,8 +169,8 @@ class ByteTracker:
             second[r].state = TrackState.LOST
             lost.append(second[r].id)
         # 3rd: tentative tracks with the remaining high detections
-        pairs, un_tent, un_det = match(self._iou(tentative, boxes[rest_high], cl[rest_high]),
-                                       p.tentative_match_iou)
+        pairs, un_tent, un_det = match_hungarian(
+            self._iou(tentative, boxes[rest_high], cl[rest_high]), p.tentative_match_iou)
         confirmed = []
         for r, c in pairs:
             tr, d = tentative[r], rest_high[c]

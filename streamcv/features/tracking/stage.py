@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Literal
 
@@ -24,6 +23,7 @@ from pydantic import Field, model_validator
 from streamcv.errors import StageError
 from streamcv.features.tracking import ByteTracker, TrackerParams
 from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.state import PerSource
 from streamcv.types import FrameResult, StageOutput
 
 __all__ = ["TrackConfig", "Track"]
@@ -74,17 +74,14 @@ class Track(Stage[TrackConfig]):
     def __init__(self, config: TrackConfig) -> None:
         super().__init__(config)
         self.params = config.params()
-        self._state: OrderedDict[str, tuple[ByteTracker, tuple[int, int]]] = OrderedDict()
+        self._state: PerSource[tuple[ByteTracker, tuple[int, int]]] = PerSource(
+            max_sources=config.max_sources)
 
     def tracker(self, source_id: str, shape: tuple[int, int]) -> ByteTracker:
         """The tracker of ``source_id`` (a new one for a new source or a new frame size)."""
         st = self._state.get(source_id)
         if st is None or st[1] != shape:
-            st = (ByteTracker(self.params), shape)
-            self._state[source_id] = st
-        self._state.move_to_end(source_id)
-        while len(self._state) > self.config.max_sources:
-            self._state.popitem(last=False)
+            st = self._state[source_id] = (ByteTracker(self.params), shape)
         return st[0]
 
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
@@ -113,4 +110,4 @@ class Track(Stage[TrackConfig]):
         )
 
     def reset(self, source_id: str) -> None:
-        self._state.pop(source_id, None)
+        self._state.reset(source_id)

@@ -14,7 +14,8 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, pool
 
-from streamcv.store.schema import UTCDateTime, metadata, streamcv_tables
+from streamcv.store.migrations import streamcv_tables
+from streamcv.store.schema import UTCDateTime, metadata
 
 
 def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from media import shared_data
 
+from streamcv.boxes import iou_matrix, nms
 from streamcv.errors import StageError, WeightsNotFoundError
-from streamcv.features.detection.detectors.base import DetectorOptions, nms
+from streamcv.features.detection.detectors.base import DetectorOptions
 from streamcv.features.detection.detectors.fusion import fuse_boxes
 from streamcv.features.detection.detectors.tiling import TiledDetector, tile_windows
 from streamcv.models.coco import COCO80, resolve_classes, tv91_to_80
@@ -147,8 +148,6 @@ def test_yolox_finds_people_in_source_pixels(yolox_path: Path) -> None:
     small = cv2.resize(img, (960, 540), interpolation=cv2.INTER_AREA)
     d2 = stage.process([frame(small)])[0].detections
     assert d2 is not None and abs(len(d2) - len(d)) <= 2
-    from streamcv.features.tracking.assignment import iou_matrix
-
     assert (iou_matrix(d.xyxy / 2, d2.xyxy).max(1) > 0.7).mean() > 0.8
 
 
@@ -212,5 +211,5 @@ def test_fusion_and_nms() -> None:
     assert np.allclose(s[order], [0.7, 0.15])  # mean over 2 passes of each pass's best score
     assert np.allclose(b[order][0], [0.8 * 0 + 0.6 * 1, 0, 10 + 0.6 / 1.4, 10], atol=0.5)
     keep = nms(np.array([[0, 0, 10, 10], [1, 1, 10, 10], [0, 0, 10, 10]], np.float32),
-               np.array([0.9, 0.8, 0.7], np.float32), np.array([0, 0, 1]), 0.5)
+               np.array([0.9, 0.8, 0.7], np.float32), iou=0.5, classes=np.array([0, 0, 1]))
     assert keep.tolist() == [0, 2]  # class-aware

@@ -14,7 +14,6 @@ from streamcv.features.faces.tracks import (
     VisitorBook,
     age_band,
     assign_to_people,
-    iou_matrix,
 )
 from streamcv.types import Detections, Frame, FrameResult, StageOutput
 
@@ -23,16 +22,6 @@ T0 = datetime(2026, 1, 5, 10, tzinfo=UTC)
 
 def boxes(*rows: tuple[float, float, float, float]) -> np.ndarray:
     return np.array(rows, np.float32).reshape(-1, 4)
-
-
-@pytest.mark.parametrize(("a", "b", "iou"), [
-    ((0, 0, 10, 10), (0, 0, 10, 10), 1.0),
-    ((0, 0, 10, 10), (5, 0, 15, 10), 1 / 3),
-    ((0, 0, 10, 10), (20, 20, 30, 30), 0.0),
-    ((0, 0, 0, 0), (0, 0, 0, 0), 0.0),
-])
-def test_iou(a: tuple[float, ...], b: tuple[float, ...], iou: float) -> None:
-    assert iou_matrix(boxes(a), boxes(b))[0, 0] == pytest.approx(iou)
 
 
 def test_tracker_keeps_ids_while_faces_move_and_ends_them_after_the_timeout() -> None:

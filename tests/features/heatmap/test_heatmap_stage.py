@@ -154,3 +154,15 @@ def test_windows_kept_in_memory_are_bounded() -> None:
     run_script(stage)
     kept = stage.windows("cam")
     assert len(kept) == 2 and kept[-1].start == T0 + timedelta(seconds=5)
+
+
+def test_evicted_source_window_is_closed_and_kept() -> None:
+    """Beyond its source limit the stage forgets the least recently seen source; that source's
+    open window is closed (PerSource's on_evict) like at the end of the source."""
+    stage = heat(window="1min")
+    stage._acc.max_sources = 2
+    for t, src in [(0, "a"), (1, "a"), (2, "b"), (3, "a"), (4, "c")]:  # "b" is the oldest
+        stage.process([det_result(t, [A], source=src)])
+    (w,) = stage.windows("b")
+    assert w.frames == 1 and w.source == "b"
+    assert stage.windows("a") == [] and list(stage._acc) == ["a", "c"]

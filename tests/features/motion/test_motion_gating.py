@@ -1,4 +1,4 @@
-"""Motion gating: a later stage runs only on frames (or regions) where motion opened its gate."""
+"""Motion gating: a later stage runs only on frames where motion opened its gate."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 from motionkit import results, room, with_box
+from pydantic import ValidationError
 
 from streamcv.errors import StageError
 from streamcv.plugins import Feature, add_feature
 from streamcv.runtime import StageChain
 from streamcv.stages.base import Stage, StageConfig, run_gated, stage_type
-from streamcv.stages.gating import SKIPPED, Gate, GateConfig, merge_boxes
+from streamcv.stages.gating import SKIPPED, Gate, GateConfig
 from streamcv.types import FrameResult, StageOutput
 
 
@@ -23,16 +24,14 @@ class CountingConfig(StageConfig):
 
 @stage_type("test_counting", CountingConfig)
 class Counting(Stage[CountingConfig]):
-    """Records which frames it ran on and the regions its gate offered."""
+    """Records which frames it ran on."""
 
     def __init__(self, config: CountingConfig) -> None:
         super().__init__(config)
         self.seen: list[int] = []
-        self.regions: list[Any] = []
 
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
         self.seen += [r.frame.index for r in batch]
-        self.regions += [self.gate_regions(r) for r in batch]
         return [StageOutput(metrics={"ran": 1.0}) for _ in batch]
 
 
@@ -101,22 +100,11 @@ def test_run_gated_skips_closed_frames() -> None:
     assert run_gated(ungated, batch) and ungated.seen == list(range(7))
 
 
-def test_region_gating_offers_padded_motion_boxes() -> None:
-    motion = StageChain.from_configs([{"type": "motion", "warmup_frames": 5, "persist_frames": 1,
-                                       "persist_s": 0}])
-    stage = Counting(CountingConfig(gate={"hold_s": 0, "regions": True, "pad": 0.25}))
-    imgs = [room()] * 5 + [with_box(room(), 100, 60, 40, 60)]
-    done = motion.process([r.frame for r in results(imgs)])
-    run_gated(stage, done)
-    assert stage.seen == [5]
-    (box,) = stage.regions[0].tolist()
-    assert box[0] < 100 - 8 and box[2] > 140 + 8 and box[3] <= 192  # padded, clipped
-
-
-def test_merge_boxes() -> None:
-    got = merge_boxes([[0, 0, 10, 10], [8, 8, 20, 20], [30, 30, 40, 40], [39, 0, 50, 5]],
-                      pad=0.0, width=45, height=45)
-    assert got.tolist() == [[0, 0, 20, 20], [30, 30, 40, 40], [39, 0, 45, 5]]
+@pytest.mark.parametrize("option", [{"regions": True}, {"pad": 0.25}])
+def test_region_options_are_gone(option: dict[str, Any]) -> None:
+    """Removed in issue 12: no stage restricted its work to the regions (that is issue 17)."""
+    with pytest.raises(ValidationError, match=f"{next(iter(option))}\n  Extra inputs"):
+        GateConfig(**option)
 
 
 def test_chain_runs_gated_stage_only_on_motion() -> None:

@@ -17,10 +17,11 @@ from streamcv.features.pose.draw import (
     LEFT_COLOR,
     MID_COLOR,
     RIGHT_COLOR,
-    annotate_with_poses,
     draw_skeletons,
 )
 from streamcv.features.pose.skeleton import Keypoint as K
+from streamcv.runtime import StageChain
+from streamcv.stages import build_stage
 from streamcv.types import Detections, FrameResult
 
 
@@ -52,14 +53,20 @@ def test_unsure_keypoints_are_not_drawn() -> None:
     assert out[_mid(kp, K.LEFT_HIP, K.LEFT_KNEE)].sum() > 0
 
 
-def test_annotate_with_poses_draws_every_stage_with_keypoints() -> None:
+def test_the_pose_stage_draws_its_skeletons_in_the_chain() -> None:
     kp = keypoints(STANDING)
     people = Detections.from_arrays([box_of(kp)], [0.9], [0], labels=("person",),
                                     data={"keypoints": kp[None]})
     out = PoseAnalyzer().analyze("cam", 0.0, people, width=400, height=420)
-    result = FrameResult(frame_of(np.zeros((420, 400, 3), np.uint8))).with_output("pose", out)
-    img = annotate_with_poses(result)
+    blank = np.zeros((420, 400, 3), np.uint8)
+    result = FrameResult(frame_of(blank)).with_output("pose", out)
+    stage = build_stage({"type": "pose", "backend": "keypointrcnn"})  # no weights until setup
+    img = stage.draw(blank, out)
     assert tuple(int(v) for v in img[_mid(kp, K.LEFT_KNEE, K.LEFT_ANKLE)]) == LEFT_COLOR
+    assert blank.sum() == 0  # drawn on a copy
+    chained = StageChain([stage]).draw(result)  # + the metrics caption
+    assert tuple(int(v) for v in chained[_mid(kp, K.LEFT_KNEE, K.LEFT_ANKLE)]) == LEFT_COLOR
+    assert chained[:40].sum() > img[:40].sum()
 
 
 

@@ -1,9 +1,10 @@
 """Channel protocol, shared channel options, and delivery errors.
 
-A channel turns one delivery payload (a JSON-ready dict, see :func:`streamcv.features.alerts.payload`)
-into a message somewhere. ``send`` raises :class:`DeliveryError` for failures worth retrying
-(the receiver is down, timed out, answered 5xx) and :class:`PermanentDeliveryError` for ones
-that retrying cannot fix (a 4xx answer, an address the server refuses).
+A channel turns one delivery payload (a JSON-ready dict, see
+:func:`streamcv.features.alerts.payload`) into a message somewhere. ``send`` raises
+:class:`DeliveryError` for failures worth retrying (the receiver is down, timed out, answered
+5xx) and :class:`PermanentDeliveryError` for ones that retrying cannot fix (a 4xx answer, an
+address the server refuses).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field
 
-from streamcv.config.base import StrictModel
 from streamcv.errors import StreamCVError
 from streamcv.features.alerts.engine import Transition
 from streamcv.features.alerts.rules import Severity
+from streamcv.strict import StrictModel
 
 __all__ = [
     "ChannelConfigBase",

@@ -1,6 +1,7 @@
 """Building a density network from its registry entry and loading its weights file.
 
-Keras HDF5 files (``.h5``/``.hdf5``) go through :func:`streamcv.features.crowd.models.mcnn.keras_state_dict`;
+Keras HDF5 files (``.h5``/``.hdf5``) go through
+:func:`streamcv.features.crowd.models.mcnn.keras_state_dict`;
 torch files (``.pth``, ``.pth.tar``, ``.pt``) are read with ``torch.load(weights_only=True)``;
 checkpoints that wrap the weights (``{"state_dict": ...}``, ``{"model": ...}``) or were saved from
 ``nn.DataParallel`` (``module.`` prefixes) are unwrapped. Every parameter must match: a file for

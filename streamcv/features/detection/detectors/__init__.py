@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
-from streamcv.features.detection.detectors.base import Detector, DetectorOptions, build_detector
+from streamcv.features.detection.detectors.base import Detector, DetectorOptions
+from streamcv.features.detection.detectors.factory import build_detector
 
 __all__ = ["Detector", "DetectorOptions", "build_detector"]

@@ -1,22 +1,21 @@
-"""The detector interface, shared options, NMS, and the backend factory."""
+"""The detector interface, shared options and the backends' common tail (the factory is in
+``factory.py``)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from streamcv.errors import ConfigError
+from streamcv.boxes import nms
 from streamcv.models.coco import COCO80
-from streamcv.models.registry import ModelEntry
 from streamcv.types import Detections
 
-__all__ = ["Detector", "DetectorOptions", "build_detector", "nms", "finish"]
+__all__ = ["Detector", "DetectorOptions", "finish"]
 
 Image = npt.NDArray[np.uint8]
 
@@ -48,11 +47,12 @@ class Detector(ABC):
     """A detector: RGB images in, :class:`Detections` in source pixels out (COCO-80 ids).
 
     Example:
-        >>> from streamcv.features.detection.detectors.base import DetectorOptions
-        >>> from streamcv.features.detection.detectors.hog import HogPeopleDetector  # doctest: +SKIP
-        >>> det = HogPeopleDetector(DetectorOptions(score_threshold=0.5))  # doctest: +SKIP
-        >>> det.detect([image])[0].labels[0]  # doctest: +SKIP
-        'person'
+        >>> import numpy as np
+        >>> from streamcv.features.detection.detectors.hog import HogPeopleDetector
+        >>> det = HogPeopleDetector(DetectorOptions(score_threshold=0.5))
+        >>> out = det.detect([np.zeros((240, 320, 3), np.uint8)])  # one Detections per image
+        >>> len(out), len(out[0])  # nobody in a black frame
+        (1, 0)
     """
 
     labels: tuple[str, ...] = COCO80
@@ -70,30 +70,6 @@ class Detector(ABC):
         """Release the model."""
 
 
-def nms(boxes: npt.NDArray[np.float32], scores: npt.NDArray[np.float32],
-        classes: npt.NDArray[np.int64] | None, iou: float) -> npt.NDArray[np.int64]:
-    """Indices kept by (class-aware) greedy non-maximum suppression, best score first."""
-    if len(boxes) == 0:
-        return np.zeros(0, np.int64)
-    b = boxes.astype(np.float64)
-    if classes is not None:  # offset boxes per class so that classes never overlap
-        b = b + (classes.astype(np.float64) * (b.max() + 1.0))[:, None]
-    x1, y1, x2, y2 = b.T
-    area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
-        inter = w * h
-        ov = inter / np.maximum(area[i] + area[rest] - inter, 1e-9)
-        order = rest[ov <= iou]
-    return np.asarray(keep, np.int64)
-
-
 def finish(boxes: Any, scores: Any, classes: Any, options: DetectorOptions, *,
            width: int, height: int, run_nms: bool = True) -> Detections:
     """Threshold, class-filter, clip to the frame, NMS and cap; the common tail of backends."""
@@ -108,26 +84,7 @@ def finish(boxes: Any, scores: Any, classes: Any, options: DetectorOptions, *,
     boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
     ok = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
     boxes, scores, classes = boxes[ok], scores[ok], classes[ok]
-    idx = nms(boxes, scores, classes, options.nms_iou) if run_nms else np.argsort(-scores)
+    idx = (nms(boxes, scores, iou=options.nms_iou, classes=classes) if run_nms
+           else np.argsort(-scores))
     idx = idx[: options.max_detections]
     return Detections.from_arrays(boxes[idx], scores[idx], classes[idx], labels=COCO80)
-
-
-def build_detector(entry: ModelEntry, weights: Path | None, options: DetectorOptions) -> Detector:
-    """The backend for ``entry`` (by ``entry.architecture``), loaded from ``weights``."""
-    arch = entry.architecture
-    if arch == "yolox":
-        from streamcv.features.detection.detectors.yolox import YoloxOnnxDetector
-
-        assert weights is not None
-        return YoloxOnnxDetector(entry, weights, options)
-    if arch == "hog":
-        from streamcv.features.detection.detectors.hog import HogPeopleDetector
-
-        return HogPeopleDetector(options)
-    from streamcv.features.detection.detectors.tv import TORCHVISION_BUILDERS, TorchvisionDetector
-
-    if arch in TORCHVISION_BUILDERS:
-        assert weights is not None
-        return TorchvisionDetector(entry, weights, options)
-    raise ConfigError(f"model {entry.name!r} ({entry.task}, {arch}) is not a detector", key="model")

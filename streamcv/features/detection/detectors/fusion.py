@@ -24,22 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from streamcv.boxes import iou_matrix
 from streamcv.features.detection.detectors.base import Detector, DetectorOptions, Image, finish
 from streamcv.types import Detections
 
 __all__ = ["MultiPassDetector", "fuse_boxes"]
-
-
-def _iou(box: npt.NDArray[np.float64], boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    a = (box[2] - box[0]) * (box[3] - box[1])
-    b = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    out: npt.NDArray[np.float64] = inter / np.maximum(a + b - inter, 1e-9)
-    return out
 
 
 def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
@@ -64,7 +53,7 @@ def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
         for i in idx:
             box, sc, p = b_all[i], s_all[i], p_all[i]
             if n:
-                ov = _iou(box, fused[:n])
+                ov = iou_matrix(box, fused[:n])[0]
                 j = int(ov.argmax())
                 if ov[j] > iou:
                     bsum[j] += box * sc
@@ -91,7 +80,13 @@ class MultiPassDetector(Detector):
     ``options`` threshold applies to the fused scores.
 
     Example:
-        >>> tta = MultiPassDetector([d640, d960], DetectorOptions(), flip=True)  # doctest: +SKIP
+        >>> import numpy as np
+        >>> from streamcv.features.detection.detectors.hog import HogPeopleDetector
+        >>> members = [HogPeopleDetector(DetectorOptions(score_threshold=0.1), work_width=w)
+        ...            for w in (640, 960)]
+        >>> tta = MultiPassDetector(members, DetectorOptions(score_threshold=0.5), flip=True)
+        >>> len(tta.detect([np.zeros((360, 640, 3), np.uint8)])[0])
+        0
     """
 
     def __init__(self, members: Sequence[Detector], options: DetectorOptions, *,

@@ -35,7 +35,10 @@ class HogPeopleDetector(Detector):
         min_height: smallest person height to look for, in source pixels (sets the upscale).
 
     Example:
-        >>> det = HogPeopleDetector(DetectorOptions(score_threshold=0.5))  # doctest: +SKIP
+        >>> import numpy as np
+        >>> det = HogPeopleDetector(DetectorOptions(score_threshold=0.5))
+        >>> len(det.detect([np.zeros((240, 320, 3), np.uint8)])[0])
+        0
     """
 
     labels = COCO80
@@ -49,8 +52,8 @@ class HogPeopleDetector(Detector):
                 "OpenCV 5 moved it to the contrib build: `pip uninstall -y "
                 "opencv-python-headless && pip install opencv-contrib-python-headless`"
             )
-        hog = cv2.HOGDescriptor()  # type: ignore[attr-defined]  # contrib build only
-        hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())  # type: ignore[attr-defined]
+        hog = cv2.HOGDescriptor()  # contrib build only (checked above)
+        hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
         self.hog = hog
         self.work_width = work_width
         self.scale = scale
@@ -68,11 +71,11 @@ class HogPeopleDetector(Detector):
                 grey, hitThreshold=-0.5, winStride=(self.win_stride, self.win_stride),
                 padding=(8, 8), scale=self.scale,
             )
-            rects = np.asarray(rects, np.float32).reshape(-1, 4)
+            found = np.asarray(rects, np.float32).reshape(-1, 4)
             margin = np.asarray(weights, np.float32).reshape(-1)
             # the 64x128 window has a margin around the person: shrink it as OpenCV's
             # peopledetect sample does (10 % each side, 7 % top, 13 % bottom)
-            x, y, bw, bh = rects.T
+            x, y, bw, bh = found.T
             boxes = np.stack([x + 0.1 * bw, y + 0.07 * bh, x + 0.9 * bw, y + 0.87 * bh], 1) / f
             scores = 1.0 / (1.0 + np.exp(-2.0 * margin))
             out.append(finish(boxes, scores, np.zeros(len(boxes), np.int64), self.options,

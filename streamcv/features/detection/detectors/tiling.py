@@ -11,7 +11,7 @@ frame (for people larger than a tile), shifts the boxes back to source pixels an
 
 Example:
     >>> tile_windows(1920, 1080, cols=3, rows=2, overlap=0.25)[0]
-    (0, 0, 738, 617)
+    (0, 0, 768, 617)
 """
 
 from __future__ import annotations
@@ -46,8 +46,12 @@ class TiledDetector(Detector):
     """Runs ``base`` on overlapping tiles (and the whole frame) and merges the boxes.
 
     Example:
-        >>> tiled = TiledDetector(base, DetectorOptions(), cols=3, rows=2)  # doctest: +SKIP
-        >>> dets = tiled.detect([frame_rgb])[0]  # doctest: +SKIP
+        >>> import numpy as np
+        >>> from streamcv.features.detection.detectors.hog import HogPeopleDetector
+        >>> base = HogPeopleDetector(DetectorOptions())
+        >>> tiled = TiledDetector(base, DetectorOptions(), cols=3, rows=2)
+        >>> len(tiled.detect([np.zeros((360, 640, 3), np.uint8)])[0])
+        0
     """
 
     def __init__(self, base: Detector, options: DetectorOptions, *, cols: int, rows: int,

@@ -80,9 +80,12 @@ class TorchvisionDetector(Detector):
     """A torchvision detection model loaded from a registry-resolved state dict.
 
     Example:
-        >>> from streamcv.models import get_model
-        >>> det = TorchvisionDetector(get_model("ssdlite320_mobilenet_v3_large"),
-        ...                           Path("ssdlite.pth"), DetectorOptions())  # doctest: +SKIP
+        >>> import numpy as np
+        >>> from streamcv.models import get_model, resolve_weights
+        >>> name = "ssdlite320_mobilenet_v3_large"
+        >>> det = TorchvisionDetector(get_model(name), resolve_weights(name), DetectorOptions())
+        >>> [len(d) for d in det.detect([np.zeros((320, 320, 3), np.uint8)])]
+        [0]
     """
 
     def __init__(self, entry: ModelEntry, weights: Path, options: DetectorOptions) -> None:

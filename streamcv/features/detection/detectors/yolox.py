@@ -109,10 +109,12 @@ class YoloxOnnxDetector(Detector):
     """YOLOX (COCO-80) from an ONNX file.
 
     Example:
+        >>> import numpy as np
         >>> from streamcv.models import get_model, resolve_weights
         >>> entry = get_model("yolox_nano")
-        >>> det = YoloxOnnxDetector(entry, resolve_weights("yolox_nano"),
-        ...                         DetectorOptions())  # doctest: +SKIP
+        >>> det = YoloxOnnxDetector(entry, resolve_weights("yolox_nano"), DetectorOptions())
+        >>> [len(d) for d in det.detect([np.zeros((480, 640, 3), np.uint8)] * 2)]
+        [0, 0]
     """
 
     max_batch = 8

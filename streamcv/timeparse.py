@@ -1,4 +1,7 @@
-"""Parsing ``--since``/``--until`` times and ``--every`` intervals.
+"""Parsing ``--since``/``--until`` times and ``--every`` intervals (and other interval specs).
+
+In the lowest layer, so config models and features can parse intervals; :mod:`streamcv.query`
+re-exports :func:`parse_time` and :func:`parse_interval`.
 
 Example:
     >>> from datetime import datetime, timezone
