@@ -12,16 +12,22 @@ Example:
     '2026-03-01T08:00:00+00:00'
     >>> parse_interval("15s"), parse_interval("1m"), parse_interval("1h")
     (15, 60, 3600)
+    >>> window_start(now.replace(minute=7, second=30), window_seconds("15min")).isoformat()
+    '2026-03-01T12:00:00+00:00'
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from streamcv.errors import QueryError
 
-__all__ = ["parse_time", "parse_interval", "as_utc"]
+__all__ = ["parse_time", "parse_interval", "as_utc", "window_seconds", "window_start", "Window"]
 
 # unit spelling -> seconds; pandas fixed-frequency aliases (s, min, h, d; legacy S, T, H, D) plus
 # the spellings people type ("1m", "2 hours"). Weeks/months are left out: not fixed-width in pandas.
@@ -106,3 +112,30 @@ def parse_interval(value: str) -> int:
             "days such as 15s, 1min (or 1m), 1h, 1d"
         )
     return int(secs)
+
+
+def window_seconds(value: str) -> float:
+    """Seconds of a time-window spec: a number of seconds (``90``) or an interval (``90s``,
+    ``1min``, ``15min``, ``1h``)."""
+    try:
+        return float(value)
+    except ValueError:
+        return float(parse_interval(value))
+
+
+def _valid_window(value: str) -> str:
+    if window_seconds(value) <= 0:
+        raise ValueError(f"window {value!r} must be longer than 0 s")
+    return value
+
+
+#: A config field holding a time-window spec (checked when the config loads).
+Window = Annotated[str, AfterValidator(_valid_window)]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def window_start(ts: datetime, window_s: float) -> datetime:
+    """Start of the epoch-aligned (UTC) window of length ``window_s`` that holds ``ts``."""
+    secs = (ts - _EPOCH).total_seconds()
+    return _EPOCH + timedelta(seconds=math.floor(secs / window_s) * window_s)

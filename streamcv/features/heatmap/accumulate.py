@@ -25,23 +25,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from streamcv.features.heatmap.grid import Grid, HeatWindow, resample_sum
+from streamcv.timeparse import window_start
 
-__all__ = ["WindowAccumulator", "window_start"]
+__all__ = ["WindowAccumulator"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def window_start(ts: datetime, window_s: float) -> datetime:
-    """Start of the epoch-aligned window of length ``window_s`` that holds ``ts``."""
-    secs = (ts - _EPOCH).total_seconds()
-    return _EPOCH + timedelta(seconds=math.floor(secs / window_s) * window_s)
 
 
 @dataclass

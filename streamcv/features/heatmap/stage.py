@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from streamcv.errors import StageError
 from streamcv.features.heatmap.accumulate import WindowAccumulator
@@ -46,7 +46,7 @@ from streamcv.features.heatmap.store import window_row
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
 from streamcv.state import PerSource
-from streamcv.timeparse import parse_interval
+from streamcv.timeparse import Window, window_seconds
 from streamcv.types import Event, FrameResult, StageOutput
 from streamcv.zones import ZoneList
 
@@ -65,7 +65,7 @@ class HeatmapConfig(StageConfig):
     motion_from: str = Field("motion", description="Stage whose motion mask is used.")
     labels: list[str] = Field(["person"], description="Detection labels counted; [] = all.")
     min_score: float = Field(0.0, ge=0, le=1, description="Ignore detections scoring below.")
-    window: str = Field("1min", description="Window length: 1min, 15min, 1h, ... (aligned to "
+    window: Window = Field("1min", description="Window length: 1min, 15min, 1h, ... (aligned to "
                         "the Unix epoch, UTC).")
     grid_width: int = Field(96, ge=4, le=1024, description="Grid columns (rows follow the "
                             "frame's aspect ratio).")
@@ -81,12 +81,6 @@ class HeatmapConfig(StageConfig):
     store: bool = Field(True, description="Write windows to the run's results store.")
     max_windows: int = Field(60, ge=1, le=100_000, description="Closed windows kept in memory "
                              "per source when no results store takes them (about 0.5 MB each).")
-
-    @field_validator("window")
-    @classmethod
-    def verify_window(cls, value: str) -> str:
-        window_seconds(value)
-        return value
 
     @property
     def window_s(self) -> float:
@@ -104,14 +98,6 @@ class HeatmapConfig(StageConfig):
 def default_detections(earlier: Sequence[str]) -> str:
     """``track`` when the pipeline has it before the heat map, else ``detect``."""
     return "track" if "track" in earlier else "detect"
-
-
-def window_seconds(value: str) -> float:
-    """Seconds of a window spec (``90``, ``90s``, ``1min``, ``15min``, ``1h``)."""
-    try:
-        return float(value)
-    except ValueError:
-        return float(parse_interval(value))
 
 
 @stage_type("heatmap", HeatmapConfig)

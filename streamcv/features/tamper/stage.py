@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from streamcv.features.tamper.events import END, START, Condition
 from streamcv.features.tamper.measure import Picture, measure
@@ -42,7 +42,7 @@ from streamcv.features.tamper.watch import SceneWatch, Step, WatchParams, covere
 from streamcv.features.tamper.windows import QualityWindows
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.state import PerSource
-from streamcv.timeparse import parse_interval
+from streamcv.timeparse import Window, window_seconds
 from streamcv.types import Event, Frame, FrameResult, StageOutput
 
 __all__ = ["TamperConfig", "Tamper"]
@@ -77,18 +77,12 @@ class TamperConfig(StageConfig):
                            "before tamper_end.")
     max_gap_s: float = Field(5.0, gt=0, le=3600, description="Longest time one frame stands "
                              "for in the windows' seconds and in baseline updates.")
-    window: str = Field("1min", description="Length of the scene_quality windows: 1min, 15min, "
+    window: Window = Field("1min", description="Length of the scene_quality windows: 1min, 15min, "
                         "1h, ... (aligned to the Unix epoch, UTC).")
-
-    @field_validator("window")
-    @classmethod
-    def verify_window(cls, value: str) -> str:
-        parse_interval(value)
-        return value
 
     @property
     def window_s(self) -> float:
-        return float(parse_interval(self.window))
+        return window_seconds(self.window)
 
     def params(self) -> WatchParams:
         return WatchParams(

@@ -25,22 +25,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from streamcv.features.tamper.events import Condition
 from streamcv.features.tamper.schema import CONDITION_COLUMNS, STAT_COLUMNS
+from streamcv.timeparse import window_start
 
-__all__ = ["QualityWindows", "window_start"]
+__all__ = ["QualityWindows"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Stats = tuple[float, float, float]  # brightness, contrast, sharpness
-
-
-def window_start(ts: datetime, window_s: float) -> datetime:
-    """Start of the epoch-aligned window of length ``window_s`` that holds ``ts``."""
-    secs = (ts - _EPOCH).total_seconds()
-    return _EPOCH + timedelta(seconds=math.floor(secs / window_s) * window_s)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from streamcv.features.heatmap.accumulate import WindowAccumulator, window_start
+from streamcv.features.heatmap.accumulate import WindowAccumulator
 from streamcv.features.heatmap.grid import (
     HeatWindow,
     decode_grid,
@@ -19,6 +19,7 @@ from streamcv.features.heatmap.grid import (
     merge_windows,
     resample_sum,
 )
+from streamcv.timeparse import window_start
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # a multiple of every window length used here
 
