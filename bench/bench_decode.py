@@ -81,7 +81,8 @@ def best_of(repeat: int, runs: list[tuple[str, Callable[[], tuple[int, str]]]]) 
 def raw_pyav(path: Path, *, keep_previous: bool = False) -> tuple[int, str]:
     """``keep_previous``: hold each array until the next one exists, as every real consumer does
     (a queue, a batch); glibc then returns the freed ~1 MB buffer to the OS and page-faults a
-    fresh one per frame, unless its malloc is tuned (the default here; ``--no-mallopt`` turns it off)."""
+    fresh one per frame, unless its malloc is tuned (the default here; ``--no-mallopt`` turns it
+    off)."""
     n = 0
     previous = None
     with av.open(str(path)) as container:

@@ -20,11 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamcv.models import get_model  # noqa: E402
 from streamcv.features.detection.detectors.base import DetectorOptions  # noqa: E402
 from streamcv.features.detection.detectors.fusion import MultiPassDetector  # noqa: E402
 from streamcv.features.detection.detectors.yolox import YoloxOnnxDetector  # noqa: E402
 from streamcv.features.tracking import ByteTracker  # noqa: E402
+from streamcv.models import get_model  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 

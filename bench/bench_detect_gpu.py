@@ -22,8 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamcv.models import get_model  # noqa: E402
 from streamcv.features.detection.detectors.tv import build_torchvision, load_state_dict  # noqa: E402
+from streamcv.models import get_model  # noqa: E402
 
 SIZES = {"1080p": (1080, 1920), "720p": (720, 1280), "360p": (360, 640)}
 

@@ -176,7 +176,8 @@ def main() -> int:
                                        "metric": "motion.regions", "for_s": 0,
                                        "clear_after_s": 0, "cooldown_s": 0.5}]}
                 try:
-                    got = best(chain_runner([motion_cfg, alerting], bind=(writer, store, run)), frames, 1)
+                    runner = chain_runner([motion_cfg, alerting], bind=(writer, store, run))
+                    got = best(runner, frames, 1)
                 finally:
                     rec.close()
                 fps[hang] = max(fps[hang], got)

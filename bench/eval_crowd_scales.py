@@ -1,7 +1,7 @@
 """How far input scaling takes MCNN (ShanghaiTech B) on the 40 annotated crowd images.
 
-Not a test (``tests/features/crowd/test_crowd_accuracy.py`` guards the shipped figures). For each image
-the published MCNN runs at several input scales; the script prints MAE and Spearman's rank
+Not a test (``tests/features/crowd/test_crowd_accuracy.py`` guards the shipped figures). For each
+image the published MCNN runs at several input scales; the script prints MAE and Spearman's rank
 correlation per scale, and for a "region max" fusion: the maps of several scales are summed into
 cells of ``G`` source pixels and each cell keeps its largest count (the scale at which the
 network resolves the heads there). No sanity gates: this measures the network alone.
@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from streamcv.models import get_model  # noqa: E402
 from streamcv.features.crowd.models.inference import DensityEstimator, Preprocessing  # noqa: E402
 from streamcv.features.crowd.models.loading import load_density_net  # noqa: E402
+from streamcv.models import get_model  # noqa: E402
 
 DATA = Path(os.environ.get("STREAMCV_TEST_DATA", ROOT.parent / "shared" / "data"))
 

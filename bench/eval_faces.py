@@ -4,6 +4,7 @@ Not a test (``tests/features/faces/test_faces_cli.py`` guards the shipped figure
 
     python bench/eval_faces.py                    # levers table + the CLI acceptance run
     python bench/eval_faces.py --cli-only         # only `streamcv image DIR --pipeline ... --json`
+                                                  # per age/gender backend, and ms per face
 
 Rows (gender accuracy over all 64 images, a missed face counting as wrong; age MAE over the faces
 found; MAE per age band):
@@ -15,8 +16,13 @@ found; MAE per age band):
                 accuracy over single variants, their average, and the faces most variants miss
   size N        F's landmarks, scaled, on the photo shrunk so the face is N px wide (how the
                 networks cope with small faces)
-  CLI           `streamcv image DIR --pipeline demographics --json` (what users get)
-YuNet weights: ``$STREAMCV_HOME/models`` or ``--yunet`` (default: the shared test data copy).
+  CLI           `streamcv image DIR --pipeline demographics --json` (what users get), once per
+                age/gender backend (dlib, faceres, ensemble: the preset's age_gender_model
+                overridden in a copy of the preset; `auto` is the ensemble here since FaceRes is
+                installed), then each backend's network time per face (the 64 faces'
+                product-path chips, flip on, batched, one thread each)
+YuNet weights: ``$STREAMCV_HOME/models`` or ``--yunet`` (default: the shared test data copy);
+FaceRes: ``--faceres`` (default: the shared ``models/tfjs/faceres.json``, its .bin beside it).
 """
 
 from __future__ import annotations
@@ -208,29 +214,77 @@ def sensitivity(labels: dict[str, tuple[int, str]], images: dict[str, np.ndarray
                       f"(p_male {male[:, i].mean():.2f})" for i in never))
 
 
-def cli(yunet: Path) -> None:
+BACKENDS = ("dlib", "faceres", "ensemble")
+
+
+def cli(yunet: Path, faceres: Path) -> None:
+    """The preset through ``streamcv image`` once per backend (FaceRes installed)."""
+    preset = (ROOT / "pipelines" / "demographics.yaml").read_text()
+    assert "    age_gender_model: auto\n" in preset
+    labels = load_labels(DATA / "faces" / "labels.csv")
     with tempfile.TemporaryDirectory() as home:
         (Path(home) / "models").mkdir()
-        os.symlink(yunet, Path(home) / "models" / yunet.name)
+        for f in (yunet, faceres, faceres.with_suffix(".bin")):
+            os.symlink(f, Path(home) / "models" / f.name)
         env = {**os.environ, "STREAMCV_HOME": home}
-        cmd = [sys.executable, "-m", "streamcv", "image", str(DATA / "faces" / "images"),
-               "--pipeline", "demographics", "--json", "--no-db"]
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    s = score(load_labels(DATA / "faces" / "labels.csv"), predictions_from_json(out.splitlines()))
-    print(_fmt("CLI streamcv image DIR -p demographics --json", s))
-    print("   bands: " + ", ".join(f"{b} {v:.1f} (n={s.count_by_band[b]})"
-                               for b, v in s.mae_by_band.items()))
+        for backend in ("auto", *BACKENDS):
+            pipe = Path(home) / f"demographics-{backend}.yaml"
+            pipe.write_text(preset.replace("age_gender_model: auto",
+                                           f"age_gender_model: {backend}"))
+            cmd = [sys.executable, "-m", "streamcv", "image", str(DATA / "faces" / "images"),
+                   "--pipeline", "demographics" if backend == "auto" else str(pipe), "--json",
+                   "--no-db"]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+            s = score(labels, predictions_from_json(out.splitlines()))
+            name = ("CLI -p demographics (preset as shipped: auto)" if backend == "auto"
+                    else f"CLI -p demographics, age_gender_model {backend}")
+            print(_fmt(name, s))
+            print("   bands: " + ", ".join(f"{b} {v:.1f} (n={s.count_by_band[b]})"
+                                       for b, v in s.mae_by_band.items()))
+        speed(labels, Path(home))
+
+
+def speed(labels: dict[str, tuple[int, str]], home: Path) -> None:
+    """Network time per face of each backend on the product path's chips (flip on)."""
+    import time
+
+    os.environ["STREAMCV_HOME"] = str(home)
+    from streamcv.features.faces.faceres import load_analyser
+
+    yn = YuNetDetector(home / "models" / "face_detection_yunet_2026may.onnx")
+    refine = DlibLandmarks(resolve_weights("dlib_face_landmarks_5"))
+    images = [cv2.cvtColor(cv2.imread(str(DATA / "faces" / "images" / k)), cv2.COLOR_BGR2RGB)
+              for k in labels]
+    found = [refine.refine(img, yn.detect(img)) for img in images]
+    import torch
+
+    torch.set_num_threads(1)  # like the dlib networks' ONNX Runtime sessions (1 thread)
+    print(f"\nage/gender network time (64 faces, flip, batched, 1 thread; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; ms per face):")
+    for backend in BACKENDS:
+        model = load_analyser(backend)
+        chips = {name: np.stack([face_chip(img, fb.landmarks[_largest(fb)], scheme=fb.scheme,
+                                           size=spec.size, padding=spec.padding)
+                                 for img, fb in zip(images, found, strict=True)])
+                 for name, spec in model.chips.items()}
+        model.predict({k: v[:2] for k, v in chips.items()})  # warm up
+        t = time.perf_counter()
+        model.predict(chips)
+        ms = (time.perf_counter() - t) * 1000 / len(images)
+        print(f"  {backend:<9} {ms:7.1f} ms per face  (chips: "
+              + ", ".join(f"{k} {s.size}px" for k, s in model.chips.items()) + ")")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--yunet", type=Path,
                     default=DATA / "models" / "face_detection_yunet_2026may.onnx")
+    ap.add_argument("--faceres", type=Path, default=DATA / "models" / "tfjs" / "faceres.json")
     ap.add_argument("--cli-only", action="store_true")
     args = ap.parse_args()
     if not args.cli_only:
         levers(args.yunet)
-    cli(args.yunet)
+    cli(args.yunet, args.faceres)
 
 
 if __name__ == "__main__":

@@ -50,9 +50,13 @@ def correctness(weights: str | None) -> bool:
     import bench_crowd
     import torch
 
-    from streamcv.models import get_model
-    from streamcv.features.crowd.models.inference import DensityEstimator, Preprocessing, to_source_pixels
+    from streamcv.features.crowd.models.inference import (
+        DensityEstimator,
+        Preprocessing,
+        to_source_pixels,
+    )
     from streamcv.features.crowd.models.loading import build_density_net, load_density_net
+    from streamcv.models import get_model
 
     entry = get_model("mcnn_shanghaitech_b")
     local = weights or str(bench_crowd.SHARED / "models" / entry.file_name)

@@ -36,6 +36,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e, s in rows:
         ref = ", ".join(f"{k} {v}" for k, v in e.reference.items() if k != "params")
         print(f"{e.name:<34} {e.task:<15} {s.status.value:<10} {e.license:<14} {ref}")
+        if e.not_bundled:
+            print(f"{'':<34} not bundled: {e.not_bundled}")
     print(f"model store: {store_dir()}", file=sys.stderr)
     return 0
 

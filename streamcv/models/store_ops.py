@@ -111,6 +111,8 @@ def import_file(file: str | os.PathLike[str], *, name: str | None = None) -> Pat
         raise ImportError_(f"not importing {src}: {exc}") from exc
     dest = store_path(entry)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.suffix == ".json":
+        _import_tfjs_shards(src)
     tmp = dest.with_name(f".{dest.name}.import")
     try:
         shutil.copyfile(src, tmp)
@@ -119,6 +121,24 @@ def import_file(file: str | os.PathLike[str], *, name: str | None = None) -> Pat
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return dest
+
+
+def _import_tfjs_shards(model_json: Path) -> list[Path]:
+    """A tfjs graph model's weight shards (``.bin`` files its manifest names, beside it), each
+    imported under its own registry entry (found by sha256) before the ``.json`` itself."""
+    from streamcv.models.tfjs import TfjsError, weight_files
+
+    try:
+        shards = weight_files(model_json)
+    except TfjsError:
+        return []  # some other JSON file: imported as it is
+    out = []
+    for shard in shards:
+        if not shard.is_file():
+            raise ImportError_(f"not importing {model_json}: its weights file {shard} is missing "
+                               "(a tfjs graph model needs the .bin beside the .json)")
+        out.append(import_file(shard))
+    return out
 
 
 def verify() -> list[ModelStatus]:

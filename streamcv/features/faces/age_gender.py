@@ -158,6 +158,21 @@ class AgeGenderModel:
                  for i in range(0, len(x), self.max_batch)]
         return np.concatenate(parts).astype(np.float32)
 
+    def predict_age(self, age_chips: npt.NDArray[np.uint8], *, flip: bool = True
+                    ) -> npt.NDArray[np.float32]:
+        """Expected age of N faces from their aligned RGB chips (N, 64, 64, 3) alone."""
+        if len(age_chips) == 0:
+            return np.zeros(0, np.float32)
+        a = np.asarray(age_chips)
+        n = len(a)
+        if flip:
+            a = np.concatenate([a, a[:, :, ::-1]])
+        pa: np.ndarray = self._run(self._age, a)
+        if flip:
+            pa = (pa[:n] + pa[n:]) / 2
+        age: npt.NDArray[np.float32] = (pa * self._ages).sum(1).astype(np.float32)
+        return age
+
     def predict(self, age_chips: npt.NDArray[np.uint8], gender_chips: npt.NDArray[np.uint8], *,
                 flip: bool = True) -> AgeGenderResult:
         """Age and gender of N faces from their aligned RGB chips (N, 64, 64, 3), (N, 32, 32, 3)."""

@@ -31,7 +31,7 @@ from streamcv.features.faces.output import FACE, FEMALE, LABELS, MALE
 from streamcv.types import Detections, FrameResult
 
 if TYPE_CHECKING:
-    from streamcv.features.faces.age_gender import AgeGenderModel
+    from streamcv.features.faces.faceres import FaceAnalyser
     from streamcv.features.faces.stage import FacesConfig
 
 __all__ = ["build_detector", "build_refiner", "build_age_gender", "analyse_batch", "FrameFaces",
@@ -74,12 +74,14 @@ def build_refiner(cfg: FacesConfig) -> DlibLandmarks | None:
                          min_px=cfg.dlib_landmarks_min_px)
 
 
-def build_age_gender(cfg: FacesConfig, *, device: str) -> AgeGenderModel:
-    from streamcv.features.faces.age_gender import AgeGenderModel
-    from streamcv.models.registry import resolve_weights
+def build_age_gender(cfg: FacesConfig, *, device: str) -> FaceAnalyser:
+    """The configured age/gender backend (``age_gender_model``, see
+    :mod:`streamcv.features.faces.faceres`)."""
+    from streamcv.features.faces.faceres import load_analyser
 
-    return AgeGenderModel(resolve_weights("dlib_age_v1"), resolve_weights("dlib_gender_v1"),
-                          device=device, threads=cfg.threads, max_batch=cfg.max_batch)
+    return load_analyser(cfg.age_gender_model, device=device, threads=cfg.threads,
+                         max_batch=cfg.max_batch, faceres_weights=cfg.faceres_weights,
+                         faceres_padding=cfg.faceres_padding)
 
 
 def sharpness(rgb: npt.NDArray[np.uint8], landmarks: npt.NDArray[np.float32], *,
@@ -105,12 +107,11 @@ class FrameFaces:
 
 
 def analyse_batch(batch: Sequence[FrameResult], found: Sequence[FaceBoxes], cfg: FacesConfig,
-                  model: AgeGenderModel | None) -> list[FrameFaces]:
+                  model: FaceAnalyser | None) -> list[FrameFaces]:
     """Quality checks per face, then age and gender for all usable faces of the batch at once."""
-    spec = model.spec if model is not None else None
+    specs = model.chips if model is not None else {}
     jobs: list[tuple[int, int]] = []
-    age_chips: list[np.ndarray] = []
-    gender_chips: list[np.ndarray] = []
+    chips: dict[str, list[np.ndarray]] = {k: [] for k in specs}
     per_frame: list[dict[str, Any]] = []
     for f, (res, fb) in enumerate(zip(batch, found, strict=True)):
         rgb = res.frame.image
@@ -125,13 +126,12 @@ def analyse_batch(batch: Sequence[FrameResult], found: Sequence[FaceBoxes], cfg:
             skip[sharp < cfg.min_sharpness] = "blur"
             skip[width < cfg.min_face_px] = "small"
         crops: list[np.ndarray | None] = [None] * n
-        if model is not None and spec is not None:
+        if model is not None:
             for i in np.flatnonzero(skip == ""):
                 jobs.append((f, int(i)))
-                age_chips.append(face_chip(rgb, marks[i], scheme=fb.scheme, size=spec.age_size,
-                                           padding=spec.padding))
-                gender_chips.append(face_chip(rgb, marks[i], scheme=fb.scheme,
-                                              size=spec.gender_size, padding=spec.padding))
+                for name, spec in specs.items():
+                    chips[name].append(face_chip(rgb, marks[i], scheme=fb.scheme, size=spec.size,
+                                              padding=spec.padding))
                 if cfg.save_crops_dir:
                     crops[i] = face_chip(rgb, marks[i], scheme=fb.scheme, size=CROP_SIZE,
                                          padding=0.3)
@@ -139,7 +139,7 @@ def analyse_batch(batch: Sequence[FrameResult], found: Sequence[FaceBoxes], cfg:
                           "skip": skip, "crops": crops, "age": np.full(n, np.nan, np.float32),
                           "male": np.full(n, np.nan, np.float32)})
     if model is not None and jobs:
-        pred = model.predict(np.stack(age_chips), np.stack(gender_chips), flip=cfg.flip)
+        pred = model.predict({name: np.stack(v) for name, v in chips.items()}, flip=cfg.flip)
         for k, (fi, fj) in enumerate(jobs):
             per_frame[fi]["age"][fj] = pred.age[k]
             per_frame[fi]["male"][fj] = pred.male[k]

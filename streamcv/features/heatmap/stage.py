@@ -4,7 +4,8 @@
 
 * ``detections``: feet (bottom-centre of boxes) of an earlier stage's detections
   (``detections_from``; default ``track`` when the pipeline has it, else ``detect``; the
-  ``motion`` stage's boxes work too with ``labels: [motion]``);
+  ``motion`` stage's boxes work too with ``labels: [motion]``); tracks flagged static by the
+  tracker (``data["static"]``) are skipped;
 * ``density``: the ``crowd`` stage's density map (``density_from``);
 * ``motion``: the ``motion`` stage's foreground mask (``motion_from``).
 
@@ -161,6 +162,8 @@ class Heatmap(Stage[HeatmapConfig]):
         if dets is None:
             raise StageError(f"stage {self.name}: stage {name!r} gives no detections")
         keep = dets.confidence >= c.min_score
+        if "static" in dets.data:  # tracks flagged static (a cone, a bin) are not people
+            keep &= ~dets.data["static"].astype(bool)
         if c.labels:
             keep &= np.array([dets.label_of(i) in c.labels for i in range(len(dets))], bool)
         xyxy = dets.xyxy[keep]

@@ -15,6 +15,21 @@ Per frame:
 6. unmatched high detections scoring >= ``new_track_score`` start tentative tracks;
 7. lost tracks older than ``lost_timeout_s`` are removed.
 
+With appearance embeddings (``features``, unit vectors, e.g. from
+:class:`~streamcv.features.tracking.reid.ReidEmbedder`) each track keeps an exponential moving
+average of its detections' embeddings and the associations score a pair as
+``(1 - appearance_weight) * IoU + appearance_weight * cosine`` where the IoU gate passes; a lost
+track may also be re-found by appearance alone (cosine >= ``reid_similarity``) within a distance
+that grows with the time it has been lost (``reid_speed`` box heights per second), for up to
+``reid_timeout_s``, and with a box height within a factor ``reid_max_scale`` of its last one (a
+fixed camera: people do not change size fast), so an occlusion longer than the motion model can
+bridge does not split an identity.
+
+A confirmed track that barely moves (its Kalman-filtered centre stays within ``static_shift`` box
+heights of where it started) for ``static_after_s`` seconds while scoring below ``static_score`` on
+average is flagged *static* (``TrackUpdate.static``): typically a bin or a cone taken for a
+person. People analytics skip static tracks; the flag clears if the track moves.
+
 Public track ids are given at confirmation (1, 2, 3, ... per tracker), so unconfirmed candidates
 never show an id and ``last_id`` is the number of tracks ever confirmed. Removed tracks are
 dropped at once and at most ``max_tracks`` tracks are kept (oldest lost, then tentative first).
@@ -62,6 +77,15 @@ class TrackerParams:
     lost_timeout_s: float = 2.0
     max_tracks: int = 1000
     class_aware: bool = True
+    appearance_weight: float = 0.5
+    reid_similarity: float = 0.6
+    reid_timeout_s: float = 0.0
+    reid_speed: float = 1.0
+    reid_max_scale: float = 1.5
+    feature_ema: float = 0.9
+    static_after_s: float = 10.0
+    static_shift: float = 0.25
+    static_score: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.low_score <= self.high_score <= 1:
@@ -82,6 +106,14 @@ class Track:
     state: TrackState = TrackState.TENTATIVE
     hits: int = 1
     id: int = -1  # public id, given at confirmation
+    feat: npt.NDArray[np.float32] | None = None  # EMA of unit appearance vectors
+    anchor: tuple[float, float] | None = None  # centre where the track was confirmed
+    anchor_t: float = 0.0
+    max_shift: float = 0.0  # largest centre shift from the anchor, in box heights
+    score_sum: float = 0.0
+    n_scores: int = 0
+    static: bool = False
+    last_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     @property
     def box(self) -> list[float]:
@@ -99,12 +131,14 @@ class TrackUpdate:
         confirmed: ids confirmed on this frame (new tracks).
         removed: ids of confirmed tracks removed on this frame (gone for good).
         lost: ids of confirmed tracks that were not seen on this frame.
+        static: per input detection, whether its track is flagged static (see the module docs).
     """
 
     track_ids: npt.NDArray[np.int64]
     confirmed: tuple[int, ...] = ()
     removed: tuple[int, ...] = ()
     lost: tuple[int, ...] = field(default=())
+    static: npt.NDArray[np.bool_] | None = None
 
 
 class ByteTracker:
@@ -126,22 +160,91 @@ class ByteTracker:
             iou = np.where(np.array([t.cls for t in tracks])[:, None] == classes[None, :], iou, 0)
         return iou
 
-    def _hit(self, track: Track, box: npt.NDArray[np.float64], score: float, t: float) -> None:
+    def _score(self, tracks: list[Track], boxes: npt.NDArray[np.float64],
+               classes: npt.NDArray[np.int64], feats: npt.NDArray[np.float32] | None, *,
+               t: float, min_iou: float) -> npt.NDArray[np.float64]:
+        """Association scores (tracks x boxes), 0 where a pair may not match (module docs)."""
+        p = self.params
+        iou = self._iou(tracks, boxes, classes)
+        gate = iou >= min_iou
+        if feats is None or iou.size == 0:
+            return np.where(gate, iou, 0.0)
+        has = np.array([tr.feat is not None for tr in tracks])
+        cos = np.zeros_like(iou)
+        if has.any():
+            cos[has] = np.stack([tr.feat for tr in tracks if tr.feat is not None]) @ feats.T
+        w = p.appearance_weight
+        fused = np.where(has[:, None], (1 - w) * iou + w * np.clip(cos, 0, 1), iou)
+        if p.reid_timeout_s > 0:
+            lost = np.array([tr.state is TrackState.LOST for tr in tracks])
+            same = np.array([tr.cls for tr in tracks])[:, None] == classes[None, :]
+            refind = (lost & has)[:, None] & (cos >= p.reid_similarity) & same
+            gate |= refind & self._reachable(tracks, boxes, t)
+        return np.where(gate, np.maximum(fused, 1e-6), 0.0)
+
+    def _reachable(self, tracks: list[Track], boxes: npt.NDArray[np.float64], t: float
+                   ) -> npt.NDArray[np.bool_]:
+        """Whether each box's centre is near enough each track's last seen box (walking speed)."""
+        last = np.array([tr.last_box for tr in tracks], np.float64).reshape(-1, 4)
+        h = np.maximum(last[:, 3] - last[:, 1], 1.0)
+        dt = np.array([t - tr.last_t for tr in tracks])
+        reach = h * (0.5 + self.params.reid_speed * dt)
+        c_tr = (last[:, :2] + last[:, 2:]) / 2
+        c_det = (boxes[:, :2] + boxes[:, 2:]) / 2
+        dist = np.linalg.norm(c_tr[:, None, :] - c_det[None, :, :], axis=2)
+        scale = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)[None, :] / h[:, None]
+        k = self.params.reid_max_scale
+        return np.asarray((dist <= reach[:, None]) & (scale <= k) & (scale >= 1 / k))
+
+    def _hit(self, track: Track, box: npt.NDArray[np.float64], score: float, t: float,
+             feat: npt.NDArray[np.float32] | None = None) -> None:
         track.mean, track.cov = self.kf.update(track.mean, track.cov, xyxy_to_xyah(box))
         track.score = score
         track.last_t = t
         track.hits += 1
+        self._observe(track, box, score, t, feat)
+
+    def _observe(self, track: Track, box: npt.NDArray[np.float64], score: float, t: float,
+                 feat: npt.NDArray[np.float32] | None) -> None:
+        p = self.params
+        track.last_box = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+        if feat is not None:
+            if track.feat is None:
+                track.feat = feat.astype(np.float32)
+            else:
+                f = p.feature_ema * track.feat + (1 - p.feature_ema) * feat
+                track.feat = (f / max(float(np.linalg.norm(f)), 1e-6)).astype(np.float32)
+        # the filtered centre: one box merged with a passer-by must not count as a move
+        cx, cy, h = float(track.mean[0]), float(track.mean[1]), max(float(track.mean[3]), 1.0)
+        if track.anchor is None:
+            track.anchor, track.anchor_t = (float(cx), float(cy)), t
+        shift = float(np.hypot(cx - track.anchor[0], cy - track.anchor[1]) / h)
+        track.max_shift = max(track.max_shift, shift)
+        track.score_sum += score
+        track.n_scores += 1
+        track.static = (p.static_after_s > 0 and t - track.anchor_t >= p.static_after_s
+                        and track.max_shift < p.static_shift
+                        and track.score_sum / track.n_scores < p.static_score)
 
     def update(self, xyxy: npt.ArrayLike, scores: npt.ArrayLike, classes: npt.ArrayLike, *,
-               t: float) -> TrackUpdate:
-        """Advance by one frame at media time ``t`` (seconds) with this frame's detections."""
+               t: float, features: npt.ArrayLike | None = None) -> TrackUpdate:
+        """Advance by one frame at media time ``t`` (seconds) with this frame's detections
+        (and, optionally, their unit appearance vectors, N x D)."""
         p = self.params
         boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
         sc = np.asarray(scores, np.float64).reshape(-1)
         cl = np.asarray(classes, np.int64).reshape(-1)
+        fe = None if features is None else np.asarray(features, np.float32).reshape(len(boxes), -1)
         ids = np.full(len(boxes), -1, np.int64)
+        static = np.zeros(len(boxes), bool)
         for tr in self.tracks:
             tr.mean, tr.cov = self.kf.predict(tr.mean, tr.cov)
+
+        def feat(d: int) -> npt.NDArray[np.float32] | None:
+            return None if fe is None else fe[d]
+
+        def sub(idx: npt.NDArray[np.int64]) -> npt.NDArray[np.float32] | None:
+            return None if fe is None else fe[idx]
 
         high = np.flatnonzero(sc >= p.high_score)
         low = np.flatnonzero((sc >= p.low_score) & (sc < p.high_score))
@@ -149,36 +252,38 @@ class ByteTracker:
         tentative = [tr for tr in self.tracks if tr.state is TrackState.TENTATIVE]
 
         # 1st association: confirmed + lost tracks with high detections
-        pairs, un_tr, un_det = match_hungarian(self._iou(pool, boxes[high], cl[high]),
-                                               p.match_iou)
+        pairs, un_tr, un_det = match_hungarian(
+            self._score(pool, boxes[high], cl[high], sub(high), t=t, min_iou=p.match_iou), 1e-9)
         for r, c in pairs:
             tr, d = pool[r], high[c]
-            self._hit(tr, boxes[d], float(sc[d]), t)
+            self._hit(tr, boxes[d], float(sc[d]), t, feat(d))
             tr.state = TrackState.CONFIRMED
-            ids[d] = tr.id
+            ids[d], static[d] = tr.id, tr.static
         rest_high = high[un_det]
-        # 2nd association: still-unmatched confirmed tracks with low detections
+        # 2nd association: still-unmatched confirmed tracks with low detections (IoU only:
+        # low-score boxes are mostly occluded people, whose crops mislead the appearance)
         second = [pool[r] for r in un_tr if pool[r].state is TrackState.CONFIRMED]
         pairs, un2, _ = match_hungarian(self._iou(second, boxes[low], cl[low]), p.low_match_iou)
         for r, c in pairs:
             tr, d = second[r], low[c]
             self._hit(tr, boxes[d], float(sc[d]), t)
-            ids[d] = tr.id
+            ids[d], static[d] = tr.id, tr.static
         lost = []
         for r in un2:
             second[r].state = TrackState.LOST
             lost.append(second[r].id)
         # 3rd: tentative tracks with the remaining high detections
         pairs, un_tent, un_det = match_hungarian(
-            self._iou(tentative, boxes[rest_high], cl[rest_high]), p.tentative_match_iou)
+            self._score(tentative, boxes[rest_high], cl[rest_high], sub(rest_high), t=t,
+                        min_iou=p.tentative_match_iou), 1e-9)
         confirmed = []
         for r, c in pairs:
             tr, d = tentative[r], rest_high[c]
-            self._hit(tr, boxes[d], float(sc[d]), t)
+            self._hit(tr, boxes[d], float(sc[d]), t, feat(d))
             if tr.hits >= p.confirm_hits:
                 self._confirm(tr)
                 confirmed.append(tr.id)
-                ids[d] = tr.id
+                ids[d], static[d] = tr.id, tr.static
         dead = {id(tentative[r]) for r in un_tent}
         # new tentative tracks
         for d in rest_high[un_det]:
@@ -186,6 +291,7 @@ class ByteTracker:
                 continue
             mean, cov = self.kf.initiate(xyxy_to_xyah(boxes[d]))
             tr = Track(mean, cov, int(cl[d]), float(sc[d]), t, t)
+            self._observe(tr, boxes[d], float(sc[d]), t, feat(d))
             self.tracks.append(tr)
             if p.confirm_hits <= 1:
                 self._confirm(tr)
@@ -197,7 +303,8 @@ class ByteTracker:
         for tr in self.tracks:
             if id(tr) in dead:
                 continue
-            if tr.state is TrackState.LOST and t - tr.last_t > p.lost_timeout_s:
+            timeout = max(p.lost_timeout_s, p.reid_timeout_s if tr.feat is not None else 0.0)
+            if tr.state is TrackState.LOST and t - tr.last_t > timeout:
                 removed.append(tr.id)
                 continue
             keep.append(tr)
@@ -207,7 +314,7 @@ class ByteTracker:
             removed += [tr.id for tr in keep[: len(keep) - p.max_tracks] if tr.id >= 0]
             keep = keep[len(keep) - p.max_tracks:]
         self.tracks = keep
-        return TrackUpdate(ids, tuple(confirmed), tuple(removed), tuple(lost))
+        return TrackUpdate(ids, tuple(confirmed), tuple(removed), tuple(lost), static)
 
     def _confirm(self, tr: Track) -> None:
         self.last_id += 1

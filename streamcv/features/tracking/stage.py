@@ -1,11 +1,18 @@
 """Multi-object tracking stage (ByteTrack-style, per source, bounded memory).
 
-Reads ``result.outputs[detections_from].detections`` and outputs the detections that belong to
+Reads ``result.outputs[detections_from].detections`` (or, when present, ``data["candidates"]``:
+every box, also the low-score ones a ``detect`` stage does not store) and outputs those of
 confirmed tracks, with ``track_id`` set (a new ``Detections`` via ``.replace``; the upstream
 object is never changed). Unconfirmed candidates are not output, so no later stage ever sees or
 counts an id that flickered. ``data`` carries ``confirmed`` / ``removed`` / ``lost`` id tuples
 for analytics stages. If the upstream output was skipped (e.g. a motion gate kept it closed) the
 tracker does not advance and its output is skipped too.
+
+``reid: person_reid_retail_0288`` adds appearance to the association (a person crop embedding per
+detection, see :mod:`streamcv.features.tracking.bytetrack`); the weights come from the model
+store (``streamcv models pull person_reid_retail_0288`` or ``streamcv models import FILE --name
+person_reid_retail_0288``) or ``reid_weights``. Tracks flagged static (a bin or a cone kept as a
+person) carry ``detections.data["static"] = True``; counting and heat maps skip them.
 
 Example:
     >>> from streamcv.stages import build_stage
@@ -18,13 +25,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
-from streamcv.errors import StageError
+from streamcv.errors import ConfigError, StageError, UnknownNameError
 from streamcv.features.tracking import ByteTracker, TrackerParams
+from streamcv.features.tracking.reid import ReidEmbedder
+from streamcv.models.registry import get_model, resolve_weights
 from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.context import StageContext
 from streamcv.state import PerSource
-from streamcv.types import FrameResult, StageOutput
+from streamcv.types import Detections, FrameResult, StageOutput
 
 __all__ = ["TrackConfig", "Track"]
 
@@ -47,6 +58,26 @@ class TrackConfig(StageConfig):
                                   "before it is removed.")
     max_tracks: int = Field(1000, ge=1, description="Most tracks kept per source.")
     class_aware: bool = Field(True, description="Only match detections of the track's class.")
+    reid: str | None = Field(None, description="Registry name of a re-identification model "
+                             "(person_reid_retail_0288) whose crop embeddings join the IoU in "
+                             "association; none: IoU only.")
+    reid_weights: str | None = Field(None, description="Explicit re-ID weights path.")
+    appearance_weight: float = Field(0.5, ge=0, le=1, description="Weight of the cosine "
+                                     "similarity against the IoU in association (with reid).")
+    reid_similarity: float = Field(0.6, ge=-1, le=1, description="Least cosine similarity to "
+                                   "re-find a lost track by appearance alone.")
+    reid_timeout_s: float = Field(6.0, ge=0, description="Seconds a lost track with an "
+                                  "appearance may be re-found (with reid).")
+    reid_speed: float = Field(1.0, ge=0, description="How far (box heights per second lost) a "
+                              "re-found track may have moved.")
+    feature_ema: float = Field(0.9, ge=0, lt=1, description="Weight of the past in a track's "
+                               "mean appearance.")
+    static_after_s: float = Field(10.0, ge=0, description="Seconds after which a track that "
+                                  "never moved and scores low is flagged static (0: never).")
+    static_shift: float = Field(0.25, ge=0, description="Most shift of the filtered centre, in "
+                                "box heights, of a static track.")
+    static_score: float = Field(0.5, ge=0, le=1, description="A static track's mean score is "
+                                "below this.")
     max_sources: int = Field(10_000, ge=1, description="Most sources with tracker state (the "
                              "least recently seen is forgotten beyond this).")
 
@@ -64,6 +95,11 @@ class TrackConfig(StageConfig):
             low_match_iou=self.low_match_iou, tentative_match_iou=self.tentative_match_iou,
             confirm_hits=self.confirm_hits, lost_timeout_s=self.lost_timeout_s,
             max_tracks=self.max_tracks, class_aware=self.class_aware,
+            appearance_weight=self.appearance_weight, reid_similarity=self.reid_similarity,
+            reid_timeout_s=self.reid_timeout_s if self.reid else 0.0,
+            reid_speed=self.reid_speed, feature_ema=self.feature_ema,
+            static_after_s=self.static_after_s, static_shift=self.static_shift,
+            static_score=self.static_score,
         )
 
 
@@ -76,6 +112,20 @@ class Track(Stage[TrackConfig]):
         self.params = config.params()
         self._state: PerSource[tuple[ByteTracker, tuple[int, int]]] = PerSource(
             max_sources=config.max_sources)
+        self.embedder: ReidEmbedder | None = None
+        if config.reid is not None:
+            try:
+                entry = get_model(config.reid)
+            except UnknownNameError as exc:
+                raise ConfigError(str(exc), key="reid") from exc
+            if entry.task != "reid":
+                raise ConfigError(f"model {config.reid!r} is a {entry.task} model, not a "
+                                  "re-identification model", key="reid")
+
+    def on_setup(self, context: StageContext) -> None:
+        if self.config.reid is not None and self.embedder is None:
+            path = resolve_weights(self.config.reid, self.config.reid_weights)
+            self.embedder = ReidEmbedder(path)
 
     def tracker(self, source_id: str, shape: tuple[int, int]) -> ByteTracker:
         """The tracker of ``source_id`` (a new one for a new source or a new frame size)."""
@@ -96,11 +146,24 @@ class Track(Stage[TrackConfig]):
         if upstream.skipped or upstream.detections is None:
             return StageOutput(skipped=True)
         f = result.frame
-        dets = upstream.detections
+        # a detect stage with count_threshold keeps its low-score boxes in data["candidates"]
+        cand = upstream.data.get("candidates")
+        dets = cand if isinstance(cand, Detections) else upstream.detections
         tr = self.tracker(f.source_id, (f.height, f.width))
-        up = tr.update(dets.xyxy, dets.confidence, dets.class_id, t=f.time)
+        feats = None
+        if self.config.reid is not None:
+            if self.embedder is None:
+                self.setup("cpu")
+            assert self.embedder is not None
+            # only the boxes whose appearance the tracker uses (high scores) are embedded
+            use = dets.confidence >= self.params.high_score
+            feats = np.zeros((len(dets), 256), np.float32)
+            feats[use] = self.embedder.embed(f.image, dets.xyxy[use])
+        up = tr.update(dets.xyxy, dets.confidence, dets.class_id, t=f.time, features=feats)
         keep = up.track_ids >= 0
         tracked = dets[keep].replace(track_id=up.track_ids[keep].copy())
+        if up.static is not None and up.static[keep].any():  # only then: rows stay lean
+            tracked = tracked.replace(data={**tracked.data, "static": up.static[keep].copy()})
         return StageOutput(
             metrics={"tracks": float(int(keep.sum())), "lost": float(len(up.lost)),
                      "confirmed_total": float(tr.last_id)},

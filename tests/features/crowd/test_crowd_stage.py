@@ -35,7 +35,7 @@ def crowd(mcnn_weights: Path, **cfg: Any) -> Crowd:
 
 @pytest.fixture(scope="module")
 def stage(mcnn_weights: Path) -> Crowd:
-    return crowd(mcnn_weights, zones=[
+    return crowd(mcnn_weights, max_side=2048, zones=[  # 1600 x 1067 run whole (golden)
         {"name": "left", "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "normalized": True},
         {"name": "right", "points": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]], "normalized": True},
         {"name": "all", "points": [[0, 0], [1, 0], [1, 1], [0, 1]], "normalized": True},
@@ -50,6 +50,10 @@ def test_density_map_is_in_source_pixels_and_sums_to_the_count(stage: Crowd,
     h, w = crowd_image.shape[:2]
     assert density.shape == (h, w) and density.dtype == np.float32
     assert out.count == pytest.approx(159.73, abs=0.05)  # golden (published MCNN weights)
+    capped = crowd(Path(stage.config.weights or ""))  # default max_side 1024: 1024 x 683 in
+    low = capped.process([result(crowd_image)])[0]
+    assert low.data["density"].shape == (h, w)  # still in source pixels
+    assert low.count == pytest.approx(152.31, abs=0.05)  # measured when max_side came in
     assert float(density.sum(dtype=np.float64)) == pytest.approx(out.count, rel=0.01)
     assert out.metrics["count"] == out.count
     zones = out.zones

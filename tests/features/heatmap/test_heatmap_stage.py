@@ -166,3 +166,14 @@ def test_evicted_source_window_is_closed_and_kept() -> None:
     (w,) = stage.windows("b")
     assert w.frames == 1 and w.source == "b"
     assert stage.windows("a") == [] and list(stage._acc) == ["a", "c"]
+
+
+def test_static_tracks_are_not_people() -> None:
+    stage = heat(window="1min")
+    tracked = Detections.from_arrays([[90, 0, 96, 5], [10, 30, 20, 45]], [0.9, 0.4], [0, 0],
+                                     track_id=[1, 2], labels=LABELS,
+                                     data={"static": np.array([False, True])})
+    stage.process([FrameResult(frame(0), {"track": StageOutput(detections=tracked)})])
+    stage.on_source_eos("cam")
+    (w,) = stage.windows("cam")
+    assert w.grid[0, 9] == 1.0 and w.grid.sum() == 1.0  # the static track (a cone) is skipped

