@@ -1,11 +1,18 @@
-"""MoveNet SinglePose (TFLite) as a top-down backend: person boxes → square crops → keypoints.
+"""MoveNet SinglePose as a top-down backend: person boxes → square crops → keypoints.
+
+Two models share the crop geometry and the mirror average: Lightning, a ``.tflite`` file (192 px
+input, run by LiteRT), and Thunder, a tfjs graph model (a ``.json`` with its ``.bin`` beside it,
+256 px input, run in torch by :class:`streamcv.models.tfjs.TfjsGraph`); the file's suffix picks
+the runner. On the shared COCO sample Thunder gets OKS AP 0.742 with detector boxes where
+Lightning gets 0.531, at ~15x the CPU time per person
+(``tests/features/pose/test_pose_thunder.py``).
 
 Each person box is enlarged by ``box_scale`` around its centre, made square (the larger side),
-and warped into the model's 192 x 192 input with one affine transform (parts outside the frame
+and warped into the model's square input with one affine transform (parts outside the frame
 are black). The model returns ``(y, x, score)`` normalised to the crop; the inverse of the same
 transform maps them back to source-frame pixels.
 
-The network runs on the CPU through LiteRT (``ai-edge-litert``, Google's TFLite runtime): the
+Lightning runs on the CPU through LiteRT (``ai-edge-litert``, Google's TFLite runtime): the
 published file is an int8 TFLite graph, OpenCV's DNN module cannot run it (INT8 ``SUB`` is not
 implemented), and converting it to torch/ONNX would change the quantised arithmetic the published
 accuracy was measured with. The graph has a fixed batch of 1, so people are run one by one.
@@ -94,14 +101,16 @@ def mirror_average(
 
 
 class MoveNetTopDown:
-    """Keypoints for given person boxes with a MoveNet SinglePose TFLite file.
+    """Keypoints for given person boxes with MoveNet SinglePose (Lightning or Thunder).
 
-    Thread-safe (one interpreter, used under a lock).
+    Thread-safe (one interpreter or graph, used under a lock).
 
     Args:
-        model_path: the ``.tflite`` file (resolved through the model registry by the stage).
+        model_path: the ``.tflite`` file (Lightning) or the tfjs ``.json`` with its ``.bin``
+            beside it (Thunder), resolved through the model registry by the stage.
         box_scale: crop side as a multiple of the box's larger side (context around the person).
-        num_threads: CPU threads of the TFLite interpreter (``None``: ``min(4, cpu_count)``).
+        num_threads: CPU threads of the TFLite interpreter (``None``: ``min(4, cpu_count)``;
+            Thunder uses torch's thread setting).
         flip: also run each crop mirrored and average the two (see the module docstring).
     """
 
@@ -109,30 +118,10 @@ class MoveNetTopDown:
         self, model_path: str | os.PathLike[str], *, box_scale: float = 1.25,
         num_threads: int | None = None, flip: bool = True,
     ) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:
-            raise StageError(
-                "the MoveNet pose backend needs a TFLite runtime: pip install ai-edge-litert"
-            ) from exc
-        threads = num_threads or min(4, os.cpu_count() or 1)
-        try:
-            self._net = Interpreter(model_path=str(Path(model_path)), num_threads=threads)
-            self._net.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise StageError(f"{model_path}: not a loadable TFLite model: {exc}") from exc
-        inp = self._net.get_input_details()[0]
-        out = self._net.get_output_details()[0]
-        shape = tuple(int(v) for v in inp["shape"])
-        if len(shape) != 4 or shape[0] != 1 or shape[1] != shape[2] or shape[3] != 3:
-            raise StageError(f"{model_path}: expected a [1, S, S, 3] input, got {list(shape)}")
-        if tuple(int(v) for v in out["shape"])[-2:] != (NUM_KEYPOINTS, 3):
-            raise StageError(f"{model_path}: expected a [..., 17, 3] output, got "
-                             f"{list(out['shape'])}")
-        self.size = shape[1]
-        self._dtype = inp["dtype"]
-        self._in = inp["index"]
-        self._out = out["index"]
+        path = Path(model_path)
+        self._runner: _TfliteRunner | _TfjsRunner = (
+            _TfjsRunner(path) if path.suffix == ".json" else _TfliteRunner(path, num_threads))
+        self.size = self._runner.size
         self.box_scale = box_scale
         self.flip = flip
         self._lock = threading.Lock()
@@ -166,6 +155,62 @@ class MoveNetTopDown:
 
     def _run(self, crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Raw ``(17, 3)`` rows ``(y, x, score)`` of one crop (call under the lock)."""
+        return self._runner.run(crop)
+
+
+def _check_shapes(path: Path, inp: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """The square input side of a MoveNet graph with input ``inp`` and output ``out``."""
+    if len(inp) != 4 or inp[0] != 1 or inp[1] != inp[2] or inp[3] != 3:
+        raise StageError(f"{path}: expected a [1, S, S, 3] input, got {list(inp)}")
+    if out[-2:] != (NUM_KEYPOINTS, 3):
+        raise StageError(f"{path}: expected a [..., 17, 3] output, got {list(out)}")
+    return inp[1]
+
+
+class _TfliteRunner:
+    """MoveNet from a ``.tflite`` file through LiteRT (Lightning int8)."""
+
+    def __init__(self, path: Path, num_threads: int | None) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:
+            raise StageError(
+                "the MoveNet pose backend needs a TFLite runtime: pip install ai-edge-litert"
+            ) from exc
+        threads = num_threads or min(4, os.cpu_count() or 1)
+        try:
+            self._net = Interpreter(model_path=str(path), num_threads=threads)
+            self._net.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise StageError(f"{path}: not a loadable TFLite model: {exc}") from exc
+        inp = self._net.get_input_details()[0]
+        out = self._net.get_output_details()[0]
+        self.size = _check_shapes(path, tuple(int(v) for v in inp["shape"]),
+                                  tuple(int(v) for v in out["shape"]))
+        self._dtype = inp["dtype"]
+        self._in = inp["index"]
+        self._out = out["index"]
+
+    def run(self, crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         self._net.set_tensor(self._in, crop[None].astype(self._dtype, copy=False))
         self._net.invoke()
         return np.array(self._net.get_tensor(self._out).reshape(NUM_KEYPOINTS, 3), np.float32)
+
+
+class _TfjsRunner:
+    """MoveNet from a tfjs graph model (``.json`` + ``.bin`` beside it; Thunder) run in torch
+    by :class:`streamcv.models.tfjs.TfjsGraph` (int32 RGB input, output ``Identity``)."""
+
+    def __init__(self, path: Path) -> None:
+        from streamcv.models.tfjs import TfjsError, TfjsGraph
+
+        try:
+            self._graph = TfjsGraph.load(path)
+            raw = self._graph.run({"input": np.zeros((1, 256, 256, 3), np.int32)}, ["Identity"])
+        except (TfjsError, OSError, ValueError, RuntimeError) as exc:
+            raise StageError(f"{path}: not a loadable MoveNet tfjs graph: {exc}") from exc
+        self.size = _check_shapes(path, (1, 256, 256, 3), tuple(raw["Identity"].shape))
+
+    def run(self, crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        out = self._graph.run({"input": crop[None].astype(np.int32)}, ["Identity"])["Identity"]
+        return np.asarray(out.detach().cpu().numpy().reshape(NUM_KEYPOINTS, 3), np.float32)

@@ -4,7 +4,9 @@ Two backends, chosen by ``backend``:
 
 * ``movenet`` (default, fast on CPU): top-down. Person boxes come from an earlier stage
   (``boxes_from``, default ``detect``); each box is cropped and run through MoveNet SinglePose
-  Lightning (int8 TFLite); keypoints are mapped back to source pixels.
+  Lightning (int8 TFLite, the default) or, with ``model: movenet_thunder``, Thunder (a tfjs
+  graph run in torch, 256 px crops, more accurate and slower); keypoints are mapped back to
+  source pixels.
 * ``keypointrcnn``: torchvision Keypoint R-CNN finds people and keypoints itself (batched across
   frames, GPU when present).
 
@@ -19,6 +21,7 @@ events ``fall`` and ``person_down``; and the people themselves (see
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -26,7 +29,7 @@ import numpy as np
 from pydantic import Field
 
 from streamcv.boxes import iou_matrix, match_greedy
-from streamcv.errors import StageError
+from streamcv.errors import StageError, WeightsNotFoundError
 from streamcv.features.pose.analysis import PoseAnalyzer
 from streamcv.features.pose.draw import draw_people
 from streamcv.features.pose.events import KEYPOINTS
@@ -38,20 +41,30 @@ from streamcv.stages.context import StageContext
 from streamcv.types import Detections, FrameResult, StageOutput
 from streamcv.zones import ZoneList
 
-__all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "match_track_ids"]
+__all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "AUTO_MODEL", "THUNDER",
+           "match_track_ids"]
+
+log = logging.getLogger(__name__)
 
 Backend = Literal["movenet", "keypointrcnn"]
 DEFAULT_MODELS: dict[str, str] = {
     "movenet": "movenet_singlepose_lightning_int8",
     "keypointrcnn": "keypointrcnn_resnet50_fpn_coco",
 }
+AUTO_MODEL = "auto"
+"""``model: auto`` (movenet): Thunder when its two files resolve, else Lightning with a warning."""
+THUNDER = "movenet_thunder"
+THUNDER_FETCH = ("`streamcv models pull movenet_thunder` and `streamcv models pull "
+                 "movenet_thunder_weights` (or `streamcv models import movenet-thunder.json`)")
 
 
 class PoseConfig(StageConfig):
     type: Literal["pose"] = "pose"
     backend: Backend = Field("movenet", description="movenet (top-down on person boxes) or "
                              "keypointrcnn (finds people itself).")
-    model: str | None = Field(None, description="Model registry name (default: the backend's).")
+    model: str | None = Field(None, description="Model registry name (default: the backend's; "
+                              "movenet also runs movenet_thunder), or auto (movenet: Thunder "
+                              "when installed, else Lightning with a warning).")
     weights: str | None = Field(None, description="Explicit weights file (else the model store).")
     boxes_from: str = Field("detect", description="Stage whose person boxes the movenet backend "
                             "crops (ignored by keypointrcnn).")
@@ -116,17 +129,43 @@ class PoseStage(Stage[PoseConfig]):
 
     @property
     def model_name(self) -> str:
+        """The configured registry name (``auto``: see :meth:`resolve_model`)."""
         return self.config.model or DEFAULT_MODELS[self.config.backend]
+
+    def resolve_model(self) -> str:
+        """The registry name to load: ``auto`` becomes ``movenet_thunder`` when its ``.json``
+        and ``.bin`` resolve (or ``weights`` names a ``.json``), else the backend's default
+        (Lightning for movenet, with a warning naming the commands that fetch Thunder)."""
+        c = self.config
+        if self.model_name != AUTO_MODEL:
+            return self.model_name
+        fallback = DEFAULT_MODELS[c.backend]
+        if c.backend != "movenet":
+            return fallback
+        if c.weights is not None:
+            return THUNDER if c.weights.endswith(".json") else fallback
+        from streamcv.models.registry import resolve_weights
+
+        try:
+            resolve_weights(THUNDER, download=False)
+            resolve_weights(f"{THUNDER}_weights", download=False)
+        except WeightsNotFoundError:
+            log.warning("pose: MoveNet Thunder is not installed, so keypoints come from "
+                        "Lightning (less accurate); get Thunder with %s", THUNDER_FETCH)
+            return fallback
+        return THUNDER
 
     def on_setup(self, context: StageContext) -> None:
         device = context.device
-        from streamcv.models.registry import get_model, resolve_weights
+        from streamcv.models.registry import get_model, model_names, resolve_weights
 
         c = self.config
-        entry = get_model(self.model_name)
+        entry = get_model(self.resolve_model())
         if entry.task != "pose":
             raise StageError(f"stage {self.name}: model {entry.name!r} is a {entry.task} model")
         path = resolve_weights(entry.name, c.weights)
+        if c.weights is None and f"{entry.name}_weights" in model_names():
+            resolve_weights(f"{entry.name}_weights")  # a tfjs graph's .bin (movenet_thunder)
         if c.backend == "movenet":
             from streamcv.features.pose.movenet import MoveNetTopDown
 

@@ -35,3 +35,21 @@ def model_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (models / get_model(name).file_name).symlink_to(shared_data() / "models" / shared)
     monkeypatch.setenv("STREAMCV_HOME", str(tmp_path / "home"))
     return models
+
+
+@pytest.fixture(scope="session")
+def thunder_json() -> Path:
+    """MoveNet Thunder's tfjs graph in the shared data (its ``.bin`` beside it)."""
+    path = Path(shared_data()) / "models" / "tfjs" / "movenet-thunder.json"
+    if not (path.is_file() and path.with_suffix(".bin").is_file()):
+        pytest.fail(f"{path} or its .bin is missing from the shared data")
+    return path
+
+
+@pytest.fixture
+def thunder_store(model_store: Path, thunder_json: Path) -> Path:
+    """:func:`model_store` plus MoveNet Thunder's two files (links)."""
+    for name, src in (("movenet_thunder", thunder_json),
+                      ("movenet_thunder_weights", thunder_json.with_suffix(".bin"))):
+        (model_store / get_model(name).file_name).symlink_to(src)
+    return model_store
