@@ -32,7 +32,8 @@ from streamcv.models.entry import (
 
 __all__ = [
     "ModelEntry", "MODELS", "register_model", "get_model", "model_names", "streamcv_home",
-    "store_dir", "store_path", "package_path", "resolve_weights", "sha256_file", "check_file",
+    "store_dir", "store_path", "package_path", "resolve_weights", "resolve_graph", "sha256_file",
+    "check_file",
     "ChecksumError",
 ]
 
@@ -110,3 +111,15 @@ def resolve_weights(name: str, explicit: str | os.PathLike[str] | None = None, *
     raise WeightsNotFoundError(
         f"weights for model {name!r} are not in {store_dir()}; get them with {entry.fetch_hint()}"
     )
+
+
+def resolve_graph(name: str, explicit: str | os.PathLike[str] | None = None, *,
+                  download: bool = True) -> Path:
+    """:func:`resolve_weights` for a model whose weights are a second registry entry
+    ``<name>_weights`` (a tfjs graph's ``.bin`` beside its ``.json``): both must resolve; the
+    graph's path is returned. An explicit path stands for both files (the ``.bin`` beside it)."""
+    path = resolve_weights(name, explicit, download=download)
+    companion = f"{name}_weights"
+    if explicit is None and companion in model_names():
+        resolve_weights(companion, download=download)
+    return path

@@ -179,15 +179,13 @@ def load_analyser(backend: AgeGenderBackend | str, *, device: str = "cpu",
         WeightsNotFoundError: ``faceres`` or ``ensemble`` without the FaceRes files (the message
             names the commands that fetch them).
     """
-    from streamcv.models.registry import resolve_weights
+    from streamcv.models.registry import resolve_graph, resolve_weights
 
     b = AgeGenderBackend(backend)
     faceres = None
     if b is AgeGenderBackend.AUTO or b.needs_faceres:
         try:
-            path = resolve_weights("faceres", faceres_weights, download=False)
-            if faceres_weights is None:
-                resolve_weights("faceres_weights", download=False)
+            path = resolve_graph("faceres", faceres_weights, download=False)
         except WeightsNotFoundError as exc:
             if b is not AgeGenderBackend.AUTO:
                 raise WeightsNotFoundError(

@@ -144,11 +144,10 @@ class PoseStage(Stage[PoseConfig]):
             return fallback
         if c.weights is not None:
             return THUNDER if c.weights.endswith(".json") else fallback
-        from streamcv.models.registry import resolve_weights
+        from streamcv.models.registry import resolve_graph
 
         try:
-            resolve_weights(THUNDER, download=False)
-            resolve_weights(f"{THUNDER}_weights", download=False)
+            resolve_graph(THUNDER, download=False)
         except WeightsNotFoundError:
             log.warning("pose: MoveNet Thunder is not installed, so keypoints come from "
                         "Lightning (less accurate); get Thunder with %s", THUNDER_FETCH)
@@ -157,15 +156,13 @@ class PoseStage(Stage[PoseConfig]):
 
     def on_setup(self, context: StageContext) -> None:
         device = context.device
-        from streamcv.models.registry import get_model, model_names, resolve_weights
+        from streamcv.models.registry import get_model, resolve_graph
 
         c = self.config
         entry = get_model(self.resolve_model())
         if entry.task != "pose":
             raise StageError(f"stage {self.name}: model {entry.name!r} is a {entry.task} model")
-        path = resolve_weights(entry.name, c.weights)
-        if c.weights is None and f"{entry.name}_weights" in model_names():
-            resolve_weights(f"{entry.name}_weights")  # a tfjs graph's .bin (movenet_thunder)
+        path = resolve_graph(entry.name, c.weights)  # Thunder: its .bin entry as well
         if c.backend == "movenet":
             from streamcv.features.pose.movenet import MoveNetTopDown
 
