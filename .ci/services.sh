@@ -5,6 +5,8 @@
 #   ffmpeg                                    -> the FIFO "webcam" in tests/sources/test_webcam_source.py
 #   mosquitto                                 -> MQTT alert channel tests (each test session starts its own)
 #   postgresql                                -> .ci/pg_start.sh (store tests on PostgreSQL)
+#   chromium                                  -> dashboard tests in a real browser (Playwright drives
+#                                                /usr/bin/chromium; never `playwright install`)
 #
 # Usage (as root, or with sudo available):  .ci/services.sh
 # Then tests run with CI=1 fail instead of skip when a component is missing.
@@ -17,6 +19,7 @@ PACKAGES=(
   ffmpeg
   mosquitto
   postgresql
+  chromium
 )
 
 SUDO=""
@@ -45,4 +48,5 @@ for element in qtdemux matroskademux h264parse rtph264pay appsrc appsink parsebi
 done
 ffmpeg -hide_banner -version >/dev/null || { echo "services: ffmpeg does not run" >&2; exit 1; }
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { echo "services: mosquitto missing" >&2; exit 1; }
-echo "services: ready (GStreamer RTSP server, ffmpeg, mosquitto, PostgreSQL)"
+[ -x /usr/bin/chromium ] || { echo "services: /usr/bin/chromium missing" >&2; exit 1; }
+echo "services: ready (GStreamer RTSP server, ffmpeg, mosquitto, PostgreSQL, Chromium)"

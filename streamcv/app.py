@@ -174,6 +174,7 @@ class Job:
         self._idempotent = True
         self._signals = False
         self._extension = JobExtension()
+        self._into_run: int | None = None
 
     # building -----------------------------------------------------------------------------------
     def sources(self, configs: Sequence[Any]) -> Job:
@@ -227,6 +228,23 @@ class Job:
         self._extension = extension
         return self
 
+    def into_run(self, run_id: int | None) -> Job:
+        """Write into run ``run_id``, begun (:meth:`begin`) and finished (:meth:`finish`) by the
+        caller: a fleet task writes one file into the run of the whole job
+        (:mod:`streamcv.fleet`). ``None``: the job begins and finishes its own run."""
+        self._into_run = run_id
+        return self
+
+    def begin(self, store: ResultStore) -> int:
+        """Begin this job's run in ``store`` (the same run :meth:`run` would begin: with
+        :meth:`idempotent`, the same files, sampling and pipeline give the same run id)."""
+        return self._begin(store)
+
+    def finish(self, store: ResultStore, run_id: int, summary: RunSummary) -> None:
+        """Record the end of run ``run_id`` with ``summary`` (its status as :meth:`run`
+        records it)."""
+        self._finish(store, run_id, _run_status(summary), summary.to_json())
+
     # running --------------------------------------------------------------------------------------
     def run(self) -> JobResult:
         """Run until the sources end (or the job is stopped); the run's end is recorded."""
@@ -241,7 +259,7 @@ class Job:
         writer: Any = None
         if self._db is not None:
             store = ResultStore(self._db)
-            run_id = self._begin(store)
+            run_id = self._begin(store) if self._into_run is None else self._into_run
             handlers = record_handlers(store)
             sql_sink = ext.sql_sink(store, run_id, self._database, handlers) or SqlSink(
                 store, run_id, batch_size=self._database.batch_size,
@@ -261,14 +279,13 @@ class Job:
                        else contextlib.nullcontext())
             with signals:
                 summary = runner.run()
-            status = (RunStatus.INTERRUPTED if summary.interrupted
-                      else RunStatus.FAILED if summary.failed else RunStatus.FINISHED)
+            status = _run_status(summary)
             return JobResult(summary, run_id, store.url if store else None)
         finally:
             ext.close()
             if store is not None:
                 try:
-                    if run_id is not None:
+                    if run_id is not None and self._into_run is None:
                         self._finish(store, run_id, status, runner.summary.to_json())
                 finally:
                     store.close()
@@ -291,6 +308,16 @@ class Job:
                       "summary": summary}
             if not self._extension.finish_failed(record, exc):
                 raise
+
+
+def _run_status(summary: RunSummary) -> RunStatus:
+    """Interrupted, else failed (a source failed), else truncated (a recording was cut short:
+    its frames up to the cut are stored), else finished."""
+    if summary.interrupted:
+        return RunStatus.INTERRUPTED
+    if len(summary.truncated) < len(summary.failed):
+        return RunStatus.FAILED
+    return RunStatus.TRUNCATED if summary.truncated else RunStatus.FINISHED
 
 
 def record_handlers(store: ResultStore) -> dict[str, Any]:

@@ -23,6 +23,7 @@ __all__ = [
     "SourceNotFoundError",
     "SourceOpenError",
     "DecodeError",
+    "TruncatedError",
     "SourceTimeoutError",
     "StageError",
     "UnknownNameError",
@@ -83,6 +84,21 @@ class SourceOpenError(SourceError, builtins.ConnectionError):
 
 class DecodeError(SourceError):
     """The container or stream is corrupt or truncated."""
+
+
+class TruncatedError(DecodeError):
+    """A recording holds far fewer frames than its header promises (cut short or unreadable
+    past some point); the frames before the damage were delivered.
+
+    Attributes:
+        expected: frames the header promises in the range read (``None`` when it says nothing).
+        decoded: frames the file actually held.
+    """
+
+    def __init__(self, message: str, *, expected: int | None, decoded: int) -> None:
+        self.expected = expected
+        self.decoded = decoded
+        super().__init__(message)
 
 
 class SourceTimeoutError(SourceError, builtins.TimeoutError):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -36,7 +36,7 @@ from typing import Any
 from streamcv.errors import ConfigError, UnknownNameError
 
 __all__ = ["Feature", "ENTRY_POINT_GROUP", "features", "feature", "add_feature", "remove_feature",
-           "event_owner"]
+           "event_owner", "api_function"]
 
 #: Entry-point group through which installed packages add features.
 ENTRY_POINT_GROUP = "streamcv.features"
@@ -60,6 +60,12 @@ class Feature:
             ``handler(record)`` (applied by the store writer, spooled during outages).
         retention: tables of time-series rows (with a ``ts`` column) that the daemon's
             ``retention.results_days`` deletes together with the core result rows.
+        api: functions that the layers below features (the dashboard, reports) call by name
+            without importing the feature, e.g. ``{"ack_alert": ack_alert}``; see
+            :func:`api_function`. Names are unique across features.
+        report_figures: ``hook(ctx)`` returning this feature's figures for ``streamcv report``
+            (``ctx``: a :class:`streamcv.report.ReportContext`; a list of
+            :class:`streamcv.report.ReportFigure`, empty when it has no data in range).
     """
 
     name: str
@@ -74,6 +80,8 @@ class Feature:
     records: Mapping[str, Callable[[Any], Callable[[dict[str, Any]], None]]] = field(
         default_factory=dict)
     retention: tuple[Any, ...] = ()
+    api: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    report_figures: tuple[Callable[[Any], Sequence[Any]], ...] = ()
 
 
 _lock = threading.RLock()
@@ -115,6 +123,7 @@ def _check_unique(found: list[Feature]) -> None:
         claims += [("model", m.name) for m in feat.models]
         claims += [("event kind", e) for e in feat.events]
         claims += [("record kind", k) for k in feat.records]
+        claims += [("api function", k) for k in feat.api]
         for claim in claims:
             other = owners.setdefault(claim, feat.name)
             if other != feat.name:
@@ -192,6 +201,15 @@ def on_change(hook: Callable[[], None]) -> None:
     """Call ``hook`` after :func:`add_feature` and :func:`remove_feature` (registries drop what
     they cached)."""
     _listeners.append(hook)
+
+
+def api_function(name: str) -> Callable[..., Any] | None:
+    """The function a feature offers as ``name`` in :attr:`Feature.api` (``None``: no feature
+    offers it, e.g. the feature is not installed)."""
+    for feat in features():
+        if name in feat.api:
+            return feat.api[name]
+    return None
 
 
 def event_owner(kind: str) -> str | None:

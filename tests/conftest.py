@@ -25,15 +25,11 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/results.db"
         return
-    from streamcv.store.testing import PG_URL_ENV, temporary_pg_database
+    from pgkit import pg_admin_url
 
-    admin = os.environ.get(PG_URL_ENV)
-    if not admin:
-        msg = f"{PG_URL_ENV} is not set (start a server with .ci/pg_start.sh and export it)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{msg}; CI is set, so PostgreSQL tests must not be skipped")
-        pytest.skip(msg)
-    with temporary_pg_database(admin) as url:
+    from streamcv.store.testing import temporary_pg_database
+
+    with temporary_pg_database(pg_admin_url()) as url:
         yield url
 
 

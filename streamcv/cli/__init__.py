@@ -25,7 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     ``func`` (called with the parsed args; returns the exit status).
     """
     from streamcv import plugins
-    from streamcv.cli import cmd_core, cmd_models, cmd_query
+    from streamcv.cli import (
+        cmd_core,
+        cmd_demo,
+        cmd_doctor,
+        cmd_models,
+        cmd_query,
+        cmd_report,
+        cmd_serve,
+    )
 
     parser = argparse.ArgumentParser(prog="streamcv",
                                      description="Streaming video analytics for CCTV.")
@@ -34,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="more logging (-vv: debug)")
     parser.add_argument("--log-json", action="store_true", help="structured JSON log lines")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in (cmd_core.register, cmd_models.register, cmd_query.register,
+    for register in (cmd_core.register, cmd_demo.register, cmd_doctor.register,
+                     cmd_models.register, cmd_query.register,
+                     cmd_report.register, cmd_serve.register,
                      *(f.cli for f in plugins.features() if f.cli is not None)):
         register(sub)
     return parser

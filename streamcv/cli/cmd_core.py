@@ -1,4 +1,4 @@
-"""``run``, ``replay``, ``image``, ``demo`` and ``validate``."""
+"""``run``, ``replay``, ``image`` and ``validate`` (``demo``: :mod:`streamcv.cli.cmd_demo`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from streamcv.runtime import StageChain
 from streamcv.sinks.annotate import annotate, write_image
 from streamcv.sinks.base import Draw, RuntimeEvent
 from streamcv.sinks.snapshots import SnapshotSink
-from streamcv.sources import source_config_from_spec
 from streamcv.sources.base import SourceInfo
 from streamcv.sources.images import ImagesSourceConfig, expand_image_paths
 from streamcv.store import RunKind
@@ -26,7 +25,7 @@ from streamcv.types import FrameResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_demo", "cmd_validate",
+__all__ = ["register", "cmd_run", "cmd_replay", "cmd_image", "cmd_validate",
            "snapshot_sinks"]
 
 
@@ -37,6 +36,11 @@ def register(sub: Any) -> None:
                        "(SIGTERM drains and flushes, SIGHUP reloads the sources)")
     p.add_argument("config", metavar="CONFIG")
     add_db_argument(p)
+    from streamcv.cli.cmd_serve import add_ui_arguments
+
+    add_ui_arguments(p)
+    _add_engine_arguments(p, "one Ray actor per camera on a cluster, restarted elsewhere when "
+                          "its node dies", "run")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="process recorded videos faster than real time")
@@ -49,10 +53,20 @@ def register(sub: Any) -> None:
     p.add_argument("--config", metavar="CONFIG", help="take pipeline, runtime, database and "
                    "output (snapshots) settings from CONFIG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_engine_arguments(p, "one Ray task per file on a cluster, into one PostgreSQL "
+                          "database", "job")
     p.set_defaults(func=cmd_replay)
 
-    p = sub.add_parser("image", help="analyse still images (files, folders, globs)")
+    p = sub.add_parser(
+        "image", help="analyse still images (files, folders, globs)",
+        description="Analyse still images. By default every image is independent: stateful "
+        "stages (tracking, counting, heat maps, motion) start afresh on each one, so no track "
+        "links two images: boxes come from the detector with track_id null, and a tracker "
+        "reports no track on a still. With --sequence the images, in natural sort order, are "
+        "the frames of one sequence and tracks link across them.")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--sequence", action="store_true",
+                   help="treat images as frames of one sequence (tracking); default: independent")
     add_pipeline_argument(p)
     add_db_argument(p)
     p.add_argument("--out", metavar="DIR", help="write annotated images here")
@@ -60,17 +74,19 @@ def register(sub: Any) -> None:
     p.add_argument("--no-db", action="store_true", help="do not store results")
     p.set_defaults(func=cmd_image)
 
-    p = sub.add_parser("demo", help="run a pipeline on a synthesised clip (or --source) end to end")
-    p.add_argument("--source", metavar="S",
-                   help="file, folder, glob, RTSP URL or camera index (default: a synthetic clip)")
-    add_pipeline_argument(p)
-    add_db_argument(p)
-    p.add_argument("--seconds", type=float, default=10.0, help="synthetic clip length")
-    p.set_defaults(func=cmd_demo)
-
     p = sub.add_parser("validate", help="check a config without running it")
     p.add_argument("config", metavar="CONFIG")
     p.set_defaults(func=cmd_validate)
+
+
+def _add_engine_arguments(p: Any, ray_does: str, unit: str) -> None:
+    """``--engine local|ray`` and ``--address`` (``run`` and ``replay``)."""
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help=f"local: this process (default); ray: {ray_does} "
+                   "(pip install 'streamcv[ray]')")
+    p.add_argument("--address", metavar="HOST:PORT", help="with --engine ray: the cluster's "
+                   "head (default: $RAY_ADDRESS, else one `ray start` began on this machine, else "
+                   f"a local Ray started for the {unit})")
 
 
 def _db_url(args: argparse.Namespace, config: AppConfig | None = None) -> str:
@@ -85,7 +101,7 @@ def _report(job: JobResult, *, label: str) -> int:
     print(f"{label}: {media} frames from {len(s.sources)} source(s) in {s.seconds:.1f} s "
           f"({s.fps:.1f} frames/s){where}")
     for src in s.sources.values():
-        status = "FAILED" if src.error else src.state
+        status = "TRUNCATED" if src.truncated else "FAILED" if src.error else src.state
         dropped = f", {src.dropped} dropped" if src.dropped else ""
         print(f"  {src.source_id:<20} {src.frames:>7} frames{dropped}  {status}  {src.uri}")
     if s.stage_seconds:
@@ -103,6 +119,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         from streamcv.errors import ConfigError
 
         raise ConfigError("no sources configured", key="sources", file=args.config)
+    if args.engine == "ray":
+        from streamcv.cli.args import CliError
+        from streamcv.fleet import require_ray
+
+        if args.ui:
+            raise CliError("--ui does not work with --engine ray: run `streamcv serve --db URL` "
+                           "next to the fleet")
+        require_ray()
+        from streamcv.fleet.live import run as run_on_ray
+
+        return run_on_ray(cfg, pipeline, db=_db_url(args, cfg), config_path=args.config,
+                          address=args.address)
+    if args.address:
+        from streamcv.cli.args import CliError
+
+        raise CliError("--address needs --engine ray")
     from streamcv.daemon.wiring import daemon_job
     from streamcv.runtime.memory import tune_malloc
 
@@ -115,8 +147,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from streamcv.runtime.memtrace import install_from_env
 
     install_from_env()
-    job = daemon_job(cfg, pipeline, db=_db_url(args, cfg), config_path=args.config).media(
-        *snapshot_sinks(cfg)).run()
+    from streamcv.cli.cmd_serve import live_ui
+
+    with live_ui(args, _db_url(args, cfg)) as ui_sinks:  # --ui: dashboard + live view
+        job = daemon_job(cfg, pipeline, db=_db_url(args, cfg), config_path=args.config).media(
+            *snapshot_sinks(cfg), *ui_sinks).run()
     code = _report(job, label="run")
     return 0 if code == 130 else code  # SIGTERM/SIGINT is how a daemon is meant to stop
 
@@ -127,6 +162,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         cfg, pipeline = load_config(args.config)
     if args.pipeline:
         pipeline = as_pipeline(args.pipeline)
+    if args.engine == "ray":
+        return _replay_on_ray(args, cfg, pipeline)
+    if args.address:
+        from streamcv.cli.args import CliError
+
+        raise CliError("--address needs --engine ray")
     progress = ProgressSink(enabled=not args.no_progress, every_n=args.every, fps=args.fps)
     try:
         sources = replay_sources(args.paths, every_n=args.every, fps=args.fps)
@@ -141,6 +182,27 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if media_s and job.summary.seconds > 0:
         print(f"  speed: {media_s / job.summary.seconds:.1f}x real time "
               f"({media_s:.1f} s of video)")
+    return code
+
+
+def _replay_on_ray(args: argparse.Namespace, cfg: AppConfig | None,
+                   pipeline: PipelineConfig | None) -> int:
+    """``replay --engine ray``: :func:`streamcv.fleet.replay`, reported as a local replay."""
+    from streamcv.fleet import replay, require_ray
+
+    require_ray()
+    if snapshot_sinks(cfg):
+        log.warning("--engine ray: output snapshots (output.dir) are not written")
+    fleet = replay(args.paths, db=_db_url(args, cfg), pipeline=pipeline, every_n=args.every,
+                   fps=args.fps, database=cfg.database if cfg else None,
+                   runtime=cfg.runtime if cfg else None, address=args.address,
+                   progress=not args.no_progress)
+    code = _report(fleet.job, label="replay")
+    retried = f", {fleet.retries} retried" if fleet.retries else ""
+    print(f"  engine: ray, {len(fleet.files)} task(s) on {fleet.nodes} node(s){retried}")
+    if fleet.media_seconds and fleet.job.summary.seconds > 0:
+        print(f"  speed: {fleet.media_seconds / fleet.job.summary.seconds:.1f}x real time "
+              f"({fleet.media_seconds:.1f} s of video)")
     return code
 
 
@@ -215,7 +277,8 @@ def _item_line(kind: str, item: Any) -> str:
 def cmd_image(args: argparse.Namespace) -> int:
     pipeline = as_pipeline(args.pipeline)
     paths = expand_image_paths(args.paths)
-    src = ImagesSourceConfig(id=_images_id(args.paths), paths=[str(p) for p in paths])
+    src = ImagesSourceConfig(id=_images_id(args.paths), paths=[str(p) for p in paths],
+                             sequence=args.sequence)
     printer = _ImagePrinter(paths, as_json=args.json, out=Path(args.out) if args.out else None)
     job = Job(RunKind.IMAGE, pipeline).sources([src]).store(
         None if args.no_db else _db_url(args)).media(printer).run()
@@ -232,24 +295,6 @@ def _images_id(specs: Sequence[str]) -> str:
     if len(specs) == 1 and Path(specs[0]).is_dir():
         return Path(specs[0]).resolve().name or "images"
     return "images"
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    if args.source:
-        src = source_config_from_spec(args.source)
-    else:
-        src = source_config_from_spec("synthetic").model_copy(update={"seconds": args.seconds})
-    pipeline = as_pipeline(args.pipeline)
-    progress = ProgressSink(enabled=True)
-    try:
-        job = Job(RunKind.REPLAY, pipeline).sources([src]).store(_db_url(args)).sinks(
-            progress).handle_signals().run()
-    finally:
-        progress.close()
-    code = _report(job, label=f"demo ({pipeline.name})")
-    if job.db_url:
-        print(f"try: streamcv query observations --db {job.db_url} --source {src.id} --every 1s")
-    return code
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

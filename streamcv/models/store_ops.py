@@ -21,8 +21,8 @@ from streamcv.models.registry import (
     ModelEntry,
     check_file,
     get_model,
+    locate,
     model_names,
-    package_path,
     sha256_file,
     store_dir,
     store_path,
@@ -57,10 +57,10 @@ class ModelStatus:
 def model_status(name: str, *, check: bool = False) -> ModelStatus:
     """Where model ``name``'s weights are; with ``check``, hash the stored file too."""
     e = get_model(name)
-    if e.builtin:
+    where, p = locate(name)
+    if where == "builtin":
         return ModelStatus(e.name, e.task, Status.BUILTIN, None, "no file needed")
-    p = store_path(e)
-    if p.is_file():
+    if where == "store" and p is not None:
         if not check:
             return ModelStatus(e.name, e.task, Status.OK, p)
         try:
@@ -70,9 +70,8 @@ def model_status(name: str, *, check: bool = False) -> ModelStatus:
         known = e.sha256 or e.sha256_prefix
         return ModelStatus(e.name, e.task, Status.OK if known else Status.UNVERIFIED, p,
                            f"sha256 {digest}")
-    shipped = package_path(e)
-    if shipped is not None:
-        return ModelStatus(e.name, e.task, Status.PACKAGE, shipped)
+    if where == "package":
+        return ModelStatus(e.name, e.task, Status.PACKAGE, p)
     return ModelStatus(e.name, e.task, Status.MISSING, None, f"get it with {e.fetch_hint()}")
 
 

@@ -1,4 +1,4 @@
-"""Querying the results store: ``query()`` into pandas, ``render()`` as table/CSV/JSON.
+"""Querying the results store: ``query()`` into pandas, ``render()`` as table/CSV/JSON/MOT.
 
 Example:
     >>> from streamcv.query import TABLES, parse_time
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from streamcv.query.api import query, resolve_table
 from streamcv.query.format import Format, render
+from streamcv.query.mot import MotExport, mot_export
 from streamcv.query.registry import TABLES
 from streamcv.query.tables import ALIASES, Filters, TableSpec
 from streamcv.timeparse import parse_interval, parse_time
@@ -27,4 +28,6 @@ __all__ = [
     "TableSpec",
     "Filters",
     "resolve_table",
+    "MotExport",
+    "mot_export",
 ]

@@ -1,4 +1,4 @@
-"""Rendering query results as an aligned text table, CSV or JSON.
+"""Rendering query results as an aligned text table, CSV, JSON or MOT (tracked boxes).
 
 Timestamps are written in ISO 8601 with their UTC offset (CSV/JSON: one precision per column,
 so ``pandas.to_datetime`` parses a column without a format); missing values are empty in CSV,
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from streamcv.errors import QueryError
+from streamcv.query.mot import mot_export
 
 __all__ = ["Format", "render"]
 
@@ -41,6 +42,7 @@ class Format(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+    MOT = "mot"
 
 
 def _is_missing(v: Any) -> bool:
@@ -148,20 +150,24 @@ def render(df: pd.DataFrame, fmt: str | Format = Format.TABLE) -> str:
 
     Args:
         df: a DataFrame from :func:`~streamcv.query.query`.
-        fmt: ``table`` (aligned text for people), ``csv`` (header row, then rows) or ``json``
-            (an array of records).
+        fmt: ``table`` (aligned text for people), ``csv`` (header row, then rows), ``json``
+            (an array of records) or ``mot`` (MOTChallenge lines of the tracked boxes of a
+            ``detections`` result; see :func:`~streamcv.query.mot.mot_export`).
 
     Returns:
-        The text; CSV ends with a newline, table and JSON do not.
+        The text; CSV and MOT end with a newline (MOT without rows is empty), table and JSON
+        do not.
 
     Raises:
-        ValueError: unknown format.
+        ValueError: unknown format, or ``mot`` for rows it cannot export.
     """
     try:
         kind = Format(fmt)
     except ValueError:
         valid = ", ".join(f.value for f in Format)
         raise QueryError(f"unknown format {fmt!r}; valid: {valid}") from None
+    if kind is Format.MOT:
+        return mot_export(df).text()
     text = _iso_times(df)
     if kind is Format.TABLE:
         return _table(text, numeric=[_is_number_column(df[c]) for c in df.columns])

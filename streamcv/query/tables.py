@@ -21,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    and_,
     cast,
     extract,
     func,
@@ -182,12 +183,16 @@ def _obs_grouped(conn: Connection, f: Filters, secs: int) -> pd.DataFrame:
 
 # detections ----------------------------------------------------------------------------------
 def _det_rows(conn: Connection, f: Filters) -> pd.DataFrame:
-    t = schema.detections
+    """One row per stored box: ``frame_index`` 0-based, ``time_s`` seconds into the source (from
+    ``frames``), ``x1 y1 x2 y2`` in source pixels, ``track_id`` empty for untracked stages."""
+    t, fr = schema.detections, schema.frames
+    on_frame = and_(fr.c.run_id == t.c.run_id, fr.c.source_id == t.c.source_id,
+                    fr.c.frame_index == t.c.frame_index)
     stmt = select(
-        t.c.run_id, S.c.name.label("source"), t.c.frame_index, t.c.ts, t.c.stage, t.c.det_index,
-        t.c.label, t.c.class_id, t.c.score, t.c.x1, t.c.y1, t.c.x2, t.c.y2, t.c.track_id,
-        t.c.extra,
-    ).select_from(_joined(t))
+        t.c.run_id, S.c.name.label("source"), t.c.frame_index, t.c.ts, fr.c.time_s, t.c.stage,
+        t.c.det_index, t.c.track_id, t.c.label, t.c.class_id, t.c.score, t.c.x1, t.c.y1, t.c.x2,
+        t.c.y2, t.c.extra,
+    ).select_from(_joined(t).join(fr, on_frame, isouter=True))
     stmt = apply_filters(stmt, t, f).order_by(
         t.c.ts, S.c.name, t.c.frame_index, t.c.stage, t.c.det_index
     )

@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from streamcv.config.models import RuntimeConfig
+from streamcv.errors import TruncatedError
 from streamcv.runtime.chain import StageChain
 from streamcv.runtime.hub import FrameHub
 from streamcv.sinks.base import RuntimeEvent, Sink
 from streamcv.sources.base import Source
-from streamcv.types import FrameResult
+from streamcv.types import Frame, FrameResult
 
 __all__ = ["Runner", "RunSummary", "SourceSummary", "BatchObserver"]
 
@@ -34,6 +35,9 @@ class SourceSummary:
     dropped: int = 0
     state: str = "created"
     error: str | None = None
+    #: The error is a recording cut short (:class:`~streamcv.errors.TruncatedError`): the frames
+    #: before the cut were processed.
+    truncated: bool = False
 
 
 @dataclass
@@ -46,7 +50,13 @@ class RunSummary:
 
     @property
     def failed(self) -> list[SourceSummary]:
+        """Sources that ended with an error (truncated recordings included)."""
         return [s for s in self.sources.values() if s.error]
+
+    @property
+    def truncated(self) -> list[SourceSummary]:
+        """Sources whose recording was cut short (a subset of :attr:`failed`)."""
+        return [s for s in self.sources.values() if s.error and s.truncated]
 
     @property
     def fps(self) -> float:
@@ -103,6 +113,9 @@ class Runner:
         self.keep_alive = keep_alive
         self._stop_requests = 0
         self._live = {s.source_id: s.live for s in self.sources}
+        #: Sources whose frames stand alone (see ``Source.independent_frames``) → whether a frame
+        #: of theirs went through the chain already (its state is forgotten before the next).
+        self._independent = {s.source_id: False for s in self.sources if s.independent_frames}
         self._last_wallclock: dict[str, datetime] = {}
         self.hub = FrameHub(
             [s.source_id for s in self.sources],
@@ -148,6 +161,8 @@ class Runner:
         self.hub.add_source(sid, policy=src.policy, maxsize=self._queue_size(src))
         self.sources.append(src)
         self._live[sid] = src.live
+        if src.independent_frames:
+            self._independent[sid] = False
         self.summary.sources[sid] = SourceSummary(sid, src.kind, src.describe())
         if self._running:
             self._spawn(src)
@@ -187,16 +202,20 @@ class Runner:
             self.hub.remove_source(source_id)
             self._readers.pop(source_id, None)
             self._live.pop(source_id, None)
+            self._independent.pop(source_id, None)
             self._last_wallclock.pop(source_id, None)
-        for stage in self.chain.stages:  # per-source state (background models, tracks) goes
-            try:
-                stage.reset(source_id)
-            except Exception:
-                log.exception("stage %s: reset(%s) failed", stage.name, source_id)
+        self._reset_stages(source_id)  # per-source state (background models, tracks) goes
         with self._lock:
             replacement = self._replacements.pop(source_id, None)
             if replacement is not None:
                 self._start_source(replacement)
+
+    def _reset_stages(self, source_id: str) -> None:
+        for stage in self.chain.stages:
+            try:
+                stage.reset(source_id)
+            except Exception:
+                log.exception("stage %s: reset(%s) failed", stage.name, source_id)
 
     # control -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -303,8 +322,8 @@ class Runner:
                 for sid in forget:
                     self._forget(sid)
             batch = self.hub.take_batch(cfg.max_batch, cfg.max_wait_ms / 1000.0)
-            if batch.frames:
-                results = self.chain.process(batch.frames)
+            for part in self._parts(batch.frames):
+                results = self.chain.process(part)
                 for r in results:
                     self.summary.sources[r.frame.source_id].frames += 1
                     self._last_wallclock[r.frame.source_id] = r.frame.wallclock
@@ -326,6 +345,30 @@ class Runner:
                     self._ended.add(end.source_id)
                 self._forget(end.source_id)
 
+    def _parts(self, frames: Sequence[Frame]) -> Iterator[list[Frame]]:
+        """Split a batch so that each part holds at most one frame of each source with
+        independent frames (images), in order; the chain runs part by part."""
+        part: list[Frame] = []
+        indep: set[str] = set()  # independent sources with a frame in ``part``
+        for frame in frames:
+            if frame.source_id in indep:
+                yield self._fresh(part, indep)
+                part, indep = [], set()
+            part.append(frame)
+            if frame.source_id in self._independent:
+                indep.add(frame.source_id)
+        if part:
+            yield self._fresh(part, indep)
+
+    def _fresh(self, part: list[Frame], indep: set[str]) -> list[Frame]:
+        """``part``, once the stages forgot what earlier frames of its sources in ``indep`` left
+        (tracks, counts, background models, heat)."""
+        for sid in indep:
+            if self._independent.get(sid):
+                self._reset_stages(sid)
+            self._independent[sid] = True
+        return part
+
     def _event_time(self, source_id: str) -> datetime:
         """Media time for recorded sources (a replay run twice gives identical event rows)."""
         last = self._last_wallclock.get(source_id)
@@ -338,6 +381,7 @@ class Runner:
                                     data=dict(ev.data) or None))
         if error is not None:
             self.summary.sources[source_id].error = str(error)
+            self.summary.sources[source_id].truncated = isinstance(error, TruncatedError)
             self._emit(RuntimeEvent(source_id, now, "source_failed", str(error)))
         else:
             self._emit(RuntimeEvent(source_id, now, "source_ended"))

@@ -1,2 +1,2 @@
-"""Where a run's results go: the sink protocol (``base``), the SQL sink (``sql``) and annotated
-images (``annotate``)."""
+"""Where a run's results go: the sink protocol (``base``), the SQL sink (``sql``), annotated
+images (``annotate``), annotated videos and stills (``media``) and snapshots (``snapshots``)."""

@@ -27,18 +27,35 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from streamcv.sinks.annotate import annotate, write_image
 from streamcv.sinks.base import Draw, RuntimeEvent
 from streamcv.sources.base import SourceInfo
 from streamcv.types import FrameResult
 
-__all__ = ["SnapshotSink", "snapshot_name", "safe_dir_name"]
+__all__ = ["SnapshotSink", "snapshot_name", "safe_dir_name", "default_snapshot_dir"]
 
 log = logging.getLogger(__name__)
 
 _ENDED = frozenset({"source_ended", "source_failed"})
 _SLACK_S = 1e-6  # media times are float sums: 0.3 - 0.2 < 0.1
+
+
+def default_snapshot_dir(store: Any = None) -> Path:
+    """Where snapshots go by default: beside a SQLite database file (``results.db`` →
+    ``results.snapshots/``), else ``$STREAMCV_HOME/snapshots`` (``~/.cache/streamcv``).
+    ``store`` is anything with an SQLAlchemy ``engine`` (a ``ResultStore``), or ``None``."""
+    import os
+
+    engine = getattr(store, "engine", None)
+    if engine is not None and engine.dialect.name == "sqlite":
+        database = engine.url.database or ""
+        if database not in ("", ":memory:"):
+            db = Path(database).expanduser().resolve()
+            return db.with_name(f"{db.stem}.snapshots")
+    home = os.environ.get("STREAMCV_HOME") or str(Path("~/.cache/streamcv").expanduser())
+    return Path(home) / "snapshots"
 
 
 def safe_dir_name(source_id: str) -> str:

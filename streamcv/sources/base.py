@@ -83,6 +83,9 @@ class Source(ABC):
     kind: ClassVar[str]
     policy: ClassVar[BufferPolicy] = BufferPolicy.WAIT
     live: ClassVar[bool] = False
+    #: Every frame stands alone (unrelated still images): the runner makes the stages forget
+    #: this source's state (tracks, counts, backgrounds, heat) before each frame.
+    independent_frames: bool = False
 
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id

@@ -15,18 +15,24 @@ import av
 import av.error
 from pydantic import Field, model_validator
 
-from streamcv.errors import DecodeError, SourceNotFoundError, SourceOpenError
+from streamcv.errors import DecodeError, SourceNotFoundError, SourceOpenError, TruncatedError
 from streamcv.sources.base import BufferPolicy, Source, SourceInfo
 from streamcv.sources.registry import register_source
 from streamcv.sources.sampling import GopPlanner, Sampler
 from streamcv.strict import StrictModel
 from streamcv.types import Frame
 
-__all__ = ["FileSourceConfig", "FileSource", "MAX_CONSECUTIVE_DECODE_ERRORS"]
+__all__ = ["FileSourceConfig", "FileSource", "MAX_CONSECUTIVE_DECODE_ERRORS", "TRUNCATED_RATIO",
+           "TRUNCATED_MIN_MISSING"]
 
 log = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 25
+#: A file holding fewer than this share of the frames its header promises, and at least
+#: ``TRUNCATED_MIN_MISSING`` fewer, is truncated (see ``FileSource._check_complete``); the slack
+#: keeps variable frame rate files whose header rate is a little off from being flagged.
+TRUNCATED_RATIO = 0.9
+TRUNCATED_MIN_MISSING = 3
 
 
 class SamplingMixin(StrictModel):
@@ -126,7 +132,10 @@ class FileSource(Source):
         self.path = Path(config.path).expanduser()
         self.decode_errors = 0
         self.decoded_frames = 0
+        #: Frames (video packets) the file held in the range read, decoded or skipped by sampling.
+        self.frames_read = 0
         self.skipped_gops = 0
+        self._duration: float | None = None
         self._container: Any = None
 
     def describe(self) -> str:
@@ -160,6 +169,7 @@ class FileSource(Source):
         duration = float(stream.duration * self._tb) if stream.duration else None
         if duration is None and self._container.duration:
             duration = self._container.duration / av.time_base
+        self._duration = duration
         self._base = self.config.start_time or _wallclock_base(self._container, self.path, duration)
         if self._base.tzinfo is None:
             self._base = self._base.replace(tzinfo=UTC)
@@ -240,7 +250,9 @@ class FileSource(Source):
         self._demuxed_all = False
         self._frame_duration: int | None = None  # the packets' duration while they all agree
         self._cfr = True
-        range_end = self.config.end
+        self._byte_end: int | None = None  # file offset just past the last packet read
+        self.frames_read = 0
+        range_start, range_end = self.config.start, self.config.end
         try:
             for packet in self._container.demux(self._stream):
                 if self.stopping:
@@ -256,27 +268,77 @@ class FileSource(Source):
                     pkt_end = packet.pts + (packet.duration or 0)
                     end: int | None = self._end_pts
                     self._end_pts = pkt_end if end is None else max(end, pkt_end)
+                if packet.size:
+                    t = self._seconds(packet.pts) if packet.pts is not None else None
+                    if t is None or (t + 1e-6 >= range_start
+                                     and (range_end is None or t <= range_end)):
+                        self.frames_read += 1
+                    if packet.pos is not None and packet.pos >= 0:
+                        self._byte_end = max(self._byte_end or 0, packet.pos + packet.size)
                 yield packet
         except av.error.FFmpegError as exc:
             raise DecodeError(f"{self.path}: truncated or corrupt ({exc.strerror or exc})") from exc
         self._demuxed_all = True
 
+    def _promised(self) -> tuple[int | None, bool, float | None]:
+        """What the header promises for the range read: (frames or None, whether that count is
+        the container's own frame count rather than duration x rate, end time in s or None)."""
+        cfg, duration = self.config, self._duration
+        whole = cfg.start == 0 and cfg.end is None
+        if whole and self._stream.frames:
+            return int(self._stream.frames), True, duration
+        if duration is None:
+            return None, False, None
+        end_s = duration if cfg.end is None else min(cfg.end, duration)
+        if not self._fps:
+            return None, False, end_s
+        return max(0, round((end_s - cfg.start) * self._fps)), False, end_s
+
     def _check_complete(self) -> None:
-        """After the last frame: raise DecodeError if the media ended before its index says.
+        """After the last packet: raise TruncatedError if the file held no frame, or fewer than
+        its header promises.
 
         FFmpeg's mp4 reader ends quietly at a truncated sample ("partial file"), so an interrupted
-        recording whose index survived (faststart) would otherwise look complete.
+        recording whose index survived (faststart) would otherwise look complete. Frames are
+        counted as packets in the range read, so sampling (``every_n``, ``fps``, skipped GOPs)
+        does not change the verdict. At least ``TRUNCATED_MIN_MISSING`` frames must be missing.
+        A frame count from the container's index (mp4) is exact: fewer than ``TRUNCATED_RATIO``
+        of it, or media that ends early (more than two frames or 0.5 s before the index's
+        duration), is a cut. A count estimated from duration x frame rate (mkv, webm, ts) is
+        flagged only when below ``TRUNCATED_RATIO`` of the estimate and the media ends early
+        too, so variable frame rate files with a slightly wrong header rate pass.
         """
-        duration, end = self._stream.duration, getattr(self, "_end_pts", None)
-        if not getattr(self, "_demuxed_all", False) or not duration or end is None:
-            return
-        expected = self._start_pts + duration
+        if not getattr(self, "_demuxed_all", False):
+            return  # stopped, or the configured end was reached
+        expected, exact, end_s = self._promised()
+        read = self.frames_read
+        end_pts = getattr(self, "_end_pts", None)
+        media_end = self._seconds(end_pts) if end_pts is not None else None
         slack = max(2 / self._fps if self._fps else 0.0, 0.5)  # seconds
-        if self._seconds(end) + slack < self._seconds(expected):
-            raise DecodeError(
-                f"{self.path}: truncated: media ends at {self._seconds(end):.2f} s of "
-                f"{self._seconds(expected):.2f} s"
-            )
+        ends_early = end_s is not None and media_end is not None and media_end + slack < end_s
+        if read == 0:
+            truncated = expected is None or expected > 0
+        elif expected is not None:
+            missing = expected - read >= TRUNCATED_MIN_MISSING
+            few = read < TRUNCATED_RATIO * expected
+            if exact:  # the container's own index counts exactly: short, or ending early
+                truncated = missing and (few or ends_early)
+            else:  # duration x rate is an estimate (variable frame rate): both must agree
+                truncated = missing and few and (media_end is None or ends_early)
+        else:
+            truncated = (ends_early and end_s is not None and media_end is not None
+                         and media_end < TRUNCATED_RATIO * end_s)
+        if not truncated:
+            return
+        size = self.path.stat().st_size if self.path.exists() else 0
+        of = "" if expected is None else f" of {'' if exact else '~'}{expected}"
+        when = (f"; media stops at {media_end:.1f} s of {end_s:.1f} s"
+                if media_end is not None and end_s is not None else "")
+        where = (f"file truncated or corrupt: no frame data in its {size} bytes"
+                 if self._byte_end is None
+                 else f"file truncated or corrupt at byte ~{self._byte_end} of {size}{when}")
+        raise TruncatedError(f"{self.path}: decoded {read}{of} frames ({where})",
+                             expected=expected, decoded=read)
 
     def _sequential(
         self, sampler: Sampler, first_index: int | None, pending: Iterable[Any] = ()

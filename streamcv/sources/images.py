@@ -34,6 +34,11 @@ class ImagesSourceConfig(StrictModel):
     id: str = Field(..., min_length=1, description="Source id used in results and queries.")
     paths: list[str] = Field(..., min_length=1, description="Image files, folders or globs.")
     recursive: bool = Field(False, description="Descend into sub-folders of folder paths.")
+    sequence: bool = Field(
+        False, description="Treat the images, in order, as frames of one sequence: stateful "
+        "stages (tracking, counting, heat maps, motion) carry state from one image to the next. "
+        "Default: every image is independent; those stages start afresh on each one.",
+    )
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -79,7 +84,10 @@ class ImagesSource(Source):
     """Each image is one frame (``pts`` None, ``time`` = position, wall clock = file mtime).
 
     An unreadable image inside a folder is reported and skipped; a single named file that cannot
-    be read is an error.
+    be read is an error. Unless ``sequence`` is set the images are independent
+    (:attr:`~streamcv.sources.base.Source.independent_frames`): no stage state links one image
+    to the next, so a tracker confirms no track on them (boxes come from the detector, with no
+    track id).
     """
 
     kind = "images"
@@ -88,6 +96,7 @@ class ImagesSource(Source):
     def __init__(self, config: ImagesSourceConfig) -> None:
         super().__init__(config.id)
         self.config = config
+        self.independent_frames = not config.sequence
         self.paths: list[Path] = []
         self.skipped: list[Path] = []
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streamcv.stages.base import STAGES, Stage, StageConfig, stage_type
+from streamcv.stages.base import STAGES, ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import NullRows, RowSink, StageContext
 
-__all__ = ["STAGES", "Stage", "StageConfig", "StageContext", "RowSink", "NullRows",
+__all__ = ["STAGES", "ModelNeed", "Stage", "StageConfig", "StageContext", "RowSink", "NullRows",
            "stage_type", "build_stage"]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -25,8 +26,23 @@ from streamcv.stages.gating import Gate, GateConfig, run_gated
 from streamcv.strict import StrictModel
 from streamcv.types import Event, FrameResult, StageOutput
 
-__all__ = ["StageConfig", "Stage", "STAGES", "stage_type", "GateConfig", "run_gated",
+__all__ = ["ModelNeed", "StageConfig", "Stage", "STAGES", "stage_type", "GateConfig", "run_gated",
            "StageContext"]
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """A model a stage will load at setup, as its config says (see :meth:`StageConfig.models`).
+
+    Attributes:
+        name: registry name (``streamcv models list``).
+        path: explicit weights path from the config (``None``: resolved through the registry).
+        optional: the stage runs without it (an ``auto`` choice that falls back, with a warning).
+    """
+
+    name: str
+    path: str | None = None
+    optional: bool = False
 
 
 class StageConfig(StrictModel):
@@ -64,6 +80,14 @@ class StageConfig(StrictModel):
         """:meth:`upstream_refs` with pipeline-dependent defaults filled in from ``earlier``
         (the names of the enabled stages before this one)."""
         return self.upstream_refs()
+
+    def models(self) -> list[ModelNeed]:
+        """The registry models this stage will load with this config (none by default).
+
+        ``streamcv doctor`` and ``streamcv demo`` use it to tell, before anything runs, whether
+        the weights are there and which command fetches those that are not.
+        """
+        return []
 
 
 C = TypeVar("C", bound=StageConfig)

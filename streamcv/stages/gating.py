@@ -13,8 +13,9 @@ The gate opens on frames where the gating stage's ``metric`` (default: motion's 
 ``hold_s`` seconds longer (a person who stops walking is still there), and opens at least every
 ``heartbeat_s`` seconds when set. If the gating stage itself was skipped or failed on a frame the
 gate opens (fail open: better a wasted inference than a missed person). A gate decides per
-frame: an open frame is processed whole. Restricting a stage to the moving regions of a frame
-(motion-region-restricted detection) is planned in issue 17.
+frame: an open frame is processed whole. The detect stage's ``regions`` option goes further and
+runs the detector only on crops around the moving regions and recent detections of a frame
+(see ``streamcv.features.detection.regions``).
 
 Example:
     >>> import numpy as np
@@ -41,9 +42,9 @@ from pydantic import Field
 from streamcv.errors import StageError
 from streamcv.state import PerSource
 from streamcv.strict import StrictModel
-from streamcv.types import FrameResult, StageOutput
+from streamcv.types import Frame, FrameResult, StageOutput
 
-__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated"]
+__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated", "Interval"]
 
 #: The output of a frame the gate kept closed.
 SKIPPED = StageOutput(skipped=True)
@@ -149,3 +150,38 @@ def run_gated(stage: GatedStage, batch: Sequence[FrameResult]) -> list[StageOutp
         raise StageError(f"stage {stage.name} returned {len(done)} outputs for {len(todo)} frames")
     it = iter(done)
     return [next(it) if go else SKIPPED for go in decisions]
+
+
+class Interval:
+    """A heavy stage's own rate (``interval_s``): per source, at most one analysis per
+    ``seconds`` of media time; still images (no ``pts``) always, ``seconds <= 0`` every frame.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> from fractions import Fraction
+        >>> import numpy as np
+        >>> every = Interval(0.5)
+        >>> img = np.zeros((2, 2, 3), np.uint8)
+        >>> frames = [Frame.create("cam", i, img, pts=i, time_base=Fraction(1, 10),
+        ...                        wallclock=datetime(2026, 1, 1, tzinfo=UTC)) for i in range(12)]
+        >>> [f.index for f in frames if every.due(f)]
+        [0, 5, 10]
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last: dict[str, float] = {}  # source → media time of the last analysis
+
+    def due(self, frame: Frame) -> bool:
+        """Whether ``frame`` is analysed (and, if so, it becomes the source's last analysis)."""
+        if self.seconds <= 0 or frame.pts is None:
+            return True
+        sid, t = frame.source_id, float(frame.time)
+        last = self._last.get(sid)
+        if last is None or t < last or t - last >= self.seconds:
+            self._last[sid] = t
+            return True
+        return False
+
+    def forget(self, source_id: str) -> None:
+        self._last.pop(source_id, None)

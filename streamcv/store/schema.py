@@ -119,6 +119,7 @@ class RunStatus(StrEnum):
     FINISHED = "finished"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    TRUNCATED = "truncated"  # ended, but a recording was cut short (frames up to the cut stored)
 
 
 #: Deterministic constraint/index names, so that migrations can refer to them.
@@ -202,6 +203,7 @@ observations = Table(
     PrimaryKeyConstraint("run_id", "source_id", "frame_index", "stage", "metric"),
     Index(None, "source_id", "ts"),
     Index(None, "stage", "metric", "ts"),
+    Index(None, "source_id", "stage", "metric", "ts"),  # one metric of a source (dashboard)
 )
 
 detections = Table(

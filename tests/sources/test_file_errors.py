@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from media import assert_frame_matches, corrupt_copy, truncate_copy
 
-from streamcv.errors import DecodeError, SourceError, SourceNotFoundError, SourceOpenError
+from streamcv.errors import (
+    DecodeError,
+    SourceError,
+    SourceNotFoundError,
+    SourceOpenError,
+    TruncatedError,
+)
 from streamcv.sources import SourceState, build_source
 from streamcv.types import Frame
 
@@ -84,7 +90,7 @@ def test_truncated_recording_yields_frames_then_decode_error(
     full = clip(**CLIP, faststart=True)
     path = truncate_copy(full, tmp_path / "cut.mp4", 0.5)
     frames, exc = _read_until_error(path, **options)
-    assert type(exc) is DecodeError
+    assert type(exc) is TruncatedError  # a DecodeError naming expected vs decoded frames
     assert "truncated" in str(exc) and "\n" not in str(exc)
     assert len(frames) >= (8 if options else 80)  # the cut keeps about 4.5 s of 10 s
     assert frames[-1].time < 9.0

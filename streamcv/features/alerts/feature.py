@@ -10,6 +10,7 @@ from streamcv.features.alerts.queries import ALERT_QUERIES
 from streamcv.features.alerts.schema import alert_deliveries, alerts
 from streamcv.features.alerts.spooled import alert_record_handler
 from streamcv.features.alerts.stage import Alerting
+from streamcv.features.alerts.store import ack_alert
 from streamcv.plugins import Feature
 
 FEATURE = Feature(
@@ -19,4 +20,5 @@ FEATURE = Feature(
     queries=ALERT_QUERIES, cli=register,
     events=EVENTS,
     records={"alert": alert_record_handler},
+    api={"ack_alert": ack_alert},
 )

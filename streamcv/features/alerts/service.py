@@ -29,6 +29,7 @@ from streamcv.features.alerts.channels import Channel
 from streamcv.features.alerts.dispatch import ChannelStats, Dispatcher
 from streamcv.features.alerts.engine import AlertChange, Transition
 from streamcv.features.alerts.store import AlertStore, MemoryOutbox, Outbox
+from streamcv.sinks.snapshots import default_snapshot_dir
 
 __all__ = ["AlertService", "ServiceSummary", "default_snapshot_dir"]
 
@@ -37,19 +38,6 @@ log = logging.getLogger(__name__)
 _STOP = object()
 _SNAPSHOT_BACKLOG = 32  # beyond this many queued changes, skip snapshots (keep the records)
 _RECORD_TRIES = 3
-
-
-def default_snapshot_dir(store: Any = None) -> Path:
-    """Where snapshots go by default: beside a SQLite database file (``results.db`` →
-    ``results.snapshots/``), else ``$STREAMCV_HOME/snapshots`` (``~/.cache/streamcv``)."""
-    engine = getattr(store, "engine", None)
-    if engine is not None and engine.dialect.name == "sqlite":
-        database = engine.url.database or ""
-        if database not in ("", ":memory:"):
-            db = Path(database).expanduser().resolve()
-            return db.with_name(f"{db.stem}.snapshots")
-    home = os.environ.get("STREAMCV_HOME") or str(Path("~/.cache/streamcv").expanduser())
-    return Path(home) / "snapshots"
 
 
 @dataclass(frozen=True)

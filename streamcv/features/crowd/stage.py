@@ -53,7 +53,7 @@ from streamcv.features.crowd.routing import (
     routed_map,
 )
 from streamcv.models.registry import ModelEntry, get_model, resolve_weights
-from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
 from streamcv.state import PerSource
 from streamcv.types import Detections, Event, FrameResult, StageOutput
@@ -141,6 +141,9 @@ class CrowdConfig(StageConfig):
             min_height=self.route_min_height, max_people=self.route_max_people,
             max_small=self.route_max_small, grid=self.route_grid,
             density_ratio=self.route_density_ratio)
+
+    def models(self) -> list[ModelNeed]:
+        return [ModelNeed(self.model, self.weights)]
 
 
 @dataclass(frozen=True, eq=False)

@@ -46,6 +46,9 @@ MCNN_SHB = ModelEntry(
     notes=("Unofficial Keras re-implementation of MCNN trained on ShanghaiTech Part B (sparse "
            "street scenes, heads ~20-60 px). Loaded with h5py, no TensorFlow. Small (0.56 MB) and "
            "fast, but undercounts dense crowds with tiny heads; raise input_scale for those."),
+    not_bundled=("licence unclear (the publishing repository has no licence file), so streamcv "
+                 "does not ship it: `streamcv models pull mcnn_shanghaitech_b` fetches the "
+                 "sha256-checked file"),
 )
 
 # DM-Count ships its four checkpoints in the repository (Git LFS); sha256/size are the LFS oids.

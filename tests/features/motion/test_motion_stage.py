@@ -165,14 +165,14 @@ def test_missing_or_mismatched_background(tmp_path: Path) -> None:
 
 
 def test_image_sequence_with_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`streamcv image FOLDER --json`: each image compared with those before it."""
+    """`streamcv image FOLDER --sequence --json`: each image compared with those before it."""
     folder = tmp_path / "shots"
     folder.mkdir()
     for i, img in enumerate([room(), room(), with_box(room(), 200, 40, 60, 80), room()]):
         cv2.imwrite(str(folder / f"shot_{i:02d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     pipe = tmp_path / "p.yaml"
     pipe.write_text("name: stills\nstages:\n  - type: motion\n    warmup_frames: 1\n")
-    code = main(["image", str(folder), "--json", "--no-db", "--pipeline", str(pipe)])
+    code = main(["image", str(folder), "--sequence", "--json", "--no-db", "--pipeline", str(pipe)])
     out = capsys.readouterr().out
     assert code == 0
     docs = [json.loads(line)["stages"]["motion"] for line in out.splitlines()]

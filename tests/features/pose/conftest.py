@@ -53,3 +53,21 @@ def thunder_store(model_store: Path, thunder_json: Path) -> Path:
                       ("movenet_thunder_weights", thunder_json.with_suffix(".bin"))):
         (model_store / get_model(name).file_name).symlink_to(src)
     return model_store
+
+
+@pytest.fixture(scope="session")
+def multipose_json() -> Path:
+    """MoveNet MultiPose's tfjs graph in the shared data (its ``.bin`` beside it)."""
+    path = Path(shared_data()) / "models" / "tfjs" / "movenet-multipose.json"
+    if not (path.is_file() and path.with_suffix(".bin").is_file()):
+        pytest.fail(f"{path} or its .bin is missing from the shared data")
+    return path
+
+
+@pytest.fixture
+def multipose_store(model_store: Path, multipose_json: Path) -> Path:
+    """:func:`model_store` plus MoveNet MultiPose's two files (links)."""
+    for name, src in (("movenet_multipose", multipose_json),
+                      ("movenet_multipose_weights", multipose_json.with_suffix(".bin"))):
+        (model_store / get_model(name).file_name).symlink_to(src)
+    return model_store

@@ -108,6 +108,20 @@ def test_reid_bridges_a_long_occlusion(reid_weights: str, track: dict[str, Any],
     assert (after[0] == before[0]) is same_id, (before, after)
 
 
+def test_reid_tracks_through_empty_frames(reid_weights: str) -> None:
+    """Frames with no detection at all (an empty room) pass through the re-ID tracker."""
+    crops = _crops()
+    stage = build_stage({"type": "track", "reid": "person_reid_retail_0288",
+                         "reid_weights": reid_weights})
+    stage.setup("cpu")
+    seen = []
+    for i in range(12):
+        f, rows = _scene([] if 4 <= i < 6 else [(crops[1], 100 + 5 * i)], i)
+        out = stage.process([FrameResult(f, {"detect": StageOutput(detections=dets(rows))})])[0]
+        seen.append(out.detections.track_id.tolist())
+    assert seen[4] == seen[5] == [] and seen[11] == seen[3] and len(seen[3]) == 1
+
+
 def test_reid_config_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="not a re-identification model"):
         build_stage({"type": "track", "reid": "yolox_nano"})

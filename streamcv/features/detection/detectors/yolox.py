@@ -22,10 +22,15 @@ import numpy.typing as npt
 
 from streamcv.errors import StageError
 from streamcv.features.detection.detectors.base import Detector, DetectorOptions, Image, finish
+from streamcv.models.quantize import yolox_input
 from streamcv.models.registry import ModelEntry
 from streamcv.types import Detections
 
-__all__ = ["YoloxOnnxDetector", "letterbox", "yolox_grids", "decode_yolox", "dynamic_graph"]
+__all__ = ["YoloxOnnxDetector", "letterbox", "letterbox_scaled", "yolox_grids", "decode_yolox",
+           "dynamic_graph"]
+
+#: Most input sizes whose decoding grids a detector keeps (``detect_scaled``).
+_MAX_GRIDS = 64
 
 
 def dynamic_graph(path: Path) -> bytes:
@@ -35,45 +40,46 @@ def dynamic_graph(path: Path) -> bytes:
     head's ``Reshape [1, C, -1]``. Making the input dims symbolic and those reshapes ``[0, C, -1]``
     (0 = copy the batch) lets the published weights run batched and at any multiple of 32, e.g.
     1280x736 for 1080p frames, where small people stay large enough to be found. The weights are
-    untouched; only shapes change (checked against the fixed graph in the tests).
+    untouched; only shapes change (checked against the fixed graph in the tests). Graphs already
+    dynamic (an int8 one from ``streamcv models quantize``) pass through unchanged.
     """
     try:
         import onnx
-        from onnx import numpy_helper
     except ImportError as exc:
         raise StageError("running YOLOX above its export size needs `pip install onnx`") from exc
-    model = onnx.load(str(path))
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    for dim, name in zip(dims, ("batch", "channels", "height", "width"), strict=False):
-        if name != "channels":
-            dim.ClearField("dim_value")
-            dim.dim_param = name
-    for dim, name in zip(model.graph.output[0].type.tensor_type.shape.dim, ("batch", "anchors"),
-                         strict=False):
-        dim.ClearField("dim_value")
-        dim.dim_param = name
-    shapes = {n.input[1] for n in model.graph.node if n.op_type == "Reshape"}
-    for init in model.graph.initializer:
-        if init.name in shapes:
-            arr = numpy_helper.to_array(init)
-            if arr.shape == (3,) and arr[0] == 1 and arr[2] == -1:
-                init.CopyFrom(numpy_helper.from_array(np.array([0, arr[1], -1], arr.dtype),
-                                                      init.name))
-    return bytes(model.SerializeToString())
+    from streamcv.models.quantize import make_dynamic
+
+    return bytes(make_dynamic(onnx.load(str(path))).SerializeToString())
 
 
 def letterbox(image: Image, size: tuple[int, int], *, pad: int = 114
               ) -> tuple[npt.NDArray[np.float32], float]:
-    """RGB image → BGR float CHW of ``size`` (w, h), scaled into the top-left; and the ratio."""
+    """RGB image → BGR float CHW of ``size`` (w, h), scaled into the top-left; and the ratio
+    (the uint8 picture is :func:`streamcv.models.quantize.yolox_input`, which calibration uses)."""
     w, h = size
     ih, iw = image.shape[:2]
-    r = min(w / iw, h / ih)
-    nw, nh = max(1, int(round(iw * r))), max(1, int(round(ih * r)))
-    interp = cv2.INTER_LINEAR if r > 1 else cv2.INTER_AREA
-    resized = cv2.resize(image, (nw, nh), interpolation=interp)
+    return yolox_input(image, size, pad=pad).astype(np.float32), min(w / iw, h / ih)
+
+
+def letterbox_scaled(image: Image, ratio: float, *, stride: int = 32, pad: int = 114
+                     ) -> npt.NDArray[np.float32]:
+    """RGB image → BGR float CHW scaled by ``ratio`` into the top-left of the smallest input whose
+    sides are multiples of ``stride`` (the rest filled with ``pad``).
+
+    Example:
+        >>> letterbox_scaled(np.zeros((100, 150, 3), np.uint8), 1.0).shape
+        (3, 128, 160)
+    """
+    ih, iw = image.shape[:2]
+    nw, nh = max(1, int(round(iw * ratio))), max(1, int(round(ih * ratio)))
+    w, h = -(-nw // stride) * stride, -(-nh // stride) * stride
+    resized = image
+    if (nw, nh) != (iw, ih):
+        interp = cv2.INTER_LINEAR if ratio > 1 else cv2.INTER_AREA
+        resized = np.asarray(cv2.resize(image, (nw, nh), interpolation=interp), np.uint8)
     canvas = np.full((h, w, 3), pad, np.uint8)
     canvas[:nh, :nw] = resized[:, :, ::-1]
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32), r
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32)
 
 
 def yolox_grids(size: tuple[int, int], strides: Sequence[int] = (8, 16, 32)
@@ -120,17 +126,26 @@ class YoloxOnnxDetector(Detector):
     max_batch = 8
 
     def __init__(self, entry: ModelEntry, weights: Path, options: DetectorOptions, *,
-                 runtime: str = "onnxruntime", input_size: tuple[int, int] | None = None) -> None:
+                 runtime: str = "onnxruntime", input_size: tuple[int, int] | None = None,
+                 dynamic: bool = False, max_batch: int | None = None) -> None:
         super().__init__(options)
         if entry.input_size is None:
             raise StageError(f"model {entry.name!r} needs an input_size")
         self.size = input_size or entry.input_size
         if self.size[0] % 32 or self.size[1] % 32:
             raise StageError(f"YOLOX input size must be a multiple of 32, got {self.size}")
-        self.dynamic = self.size != entry.input_size
-        # batching helps on a GPU; on CPU ONNX Runtime already uses every core for one image
-        # and batch 8 measured slower (bench/bench_detect.py)
-        self.max_batch = 8 if self.dynamic and options.device.startswith("cuda") else 1
+        if max_batch is not None and max_batch < 1:
+            raise StageError(f"max_batch must be at least 1, got {max_batch}")
+        #: any input size runs (``detect_scaled``); needed above or below the export size, and
+        #: for batches (the export fixes batch 1)
+        self.dynamic = (dynamic or self.size != entry.input_size
+                        or (max_batch is not None and max_batch > 1))
+        self._grids: dict[tuple[int, int], tuple[npt.NDArray[np.float32],
+                                                 npt.NDArray[np.float32]]] = {}
+        # by default batches only on a GPU: on CPU ONNX Runtime already uses every core for one
+        # image (bench/bench_batching.py measures batched against per-image calls)
+        self.max_batch = max_batch if max_batch is not None else (
+            8 if self.dynamic and options.device.startswith("cuda") else 1)
         self.grids, self.strides = yolox_grids(self.size)
         self.runtime = runtime
         self._session: Any
@@ -179,3 +194,26 @@ class YoloxOnnxDetector(Detector):
                 out.append(finish(xyxy / ratio, score, cls, self.options,
                                   width=img.shape[1], height=img.shape[0]))
         return out
+
+    def detect_scaled(self, image: Image, ratio: float) -> Detections:
+        """Detect in ``image`` scaled by ``ratio`` into the smallest input of multiples of 32
+        (any size: a crop is seen at the scale the whole frame is seen at, without resizing it
+        to the configured input). Boxes are in ``image`` pixels. Needs ``dynamic``."""
+        if not self.dynamic:
+            raise StageError("detect_scaled needs a YOLOX detector built with dynamic=True")
+        blob = letterbox_scaled(image, ratio)
+        size = (int(blob.shape[2]), int(blob.shape[1]))
+        grids = self._grids.get(size)
+        if grids is None:
+            if len(self._grids) >= _MAX_GRIDS:
+                self._grids.pop(next(iter(self._grids)))
+            grids = self._grids[size] = yolox_grids(size)
+        raw = self._forward(blob[None])[0]
+        if raw.shape[0] != len(grids[0]):
+            raise StageError(f"YOLOX output has {raw.shape[0]} rows, expected {len(grids[0])}")
+        xyxy, score, cls = decode_yolox(raw, grids[0], grids[1],
+                                        min_score=min(self.options.score_threshold, 0.999))
+        ih, iw = image.shape[:2]  # the exact per-axis scale after rounding to whole pixels
+        scale = np.array([max(1, round(iw * ratio)) / iw, max(1, round(ih * ratio)) / ih] * 2,
+                         np.float32)
+        return finish(xyxy / scale, score, cls, self.options, width=iw, height=ih)
