@@ -63,8 +63,8 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from streamcv.store import ResultStore, schema  # noqa: E402
 from streamcv.store.db import normalize_url  # noqa: E402
 
-__all__ = ["DbInfo", "QueryTiming", "QUERIES", "TARGET_MS", "DASHBOARD_REVISION",
-           "build_dashboard_db", "time_queries", "explain", "main"]
+__all__ = ["DbInfo", "QueryTiming", "QUERIES", "ENDPOINTS", "TARGET_MS", "DASHBOARD_REVISION",
+           "build_dashboard_db", "time_queries", "time_endpoints", "explain", "main"]
 
 #: Every dashboard query must answer within this many milliseconds.
 TARGET_MS = 300.0
@@ -535,6 +535,81 @@ def time_queries(info: DbInfo | str, *, repeat: int = 3,
     return out
 
 
+#: The dashboard's pages and JSON endpoints timed over HTTP (``{s}``: the first source), as the
+#: browser asks for them: the overview, a camera page with its charts over a day and a week, the
+#: alerts, runs and demographics pages and their JSON.
+ENDPOINTS: tuple[str, ...] = (
+    "/", "/api/sources", "/sources/{s}", "/api/sources/{s}?range=24h",
+    "/api/sources/{s}?range=7d",
+    "/api/sources/{s}/series?metric=counting/people&range=24h",
+    "/api/sources/{s}/series?metric=counting/people&range=7d",
+    "/api/sources/{s}/series?metric=crowd/count&range=7d",
+    "/api/sources/{s}/series?table=frames&range=7d",
+    "/api/sources/{s}/series?table=counts&range=24h",
+    "/api/sources/{s}/series?table=crossings&range=7d",
+    "/api/sources/{s}/hotspots?range=24h", "/api/heatmap.png?source={s}&range=24h",
+    "/alerts", "/api/alerts", "/api/alerts?source={s}&state=raised", "/runs", "/api/runs",
+    "/demographics", "/api/demographics?range=7d",
+)
+
+
+def time_endpoints(info: DbInfo, *, repeat: int = 3,
+                   paths: Sequence[str] = ENDPOINTS) -> list[QueryTiming]:
+    """Time each of ``paths`` over real HTTP (the dashboard on uvicorn in a thread, on a free
+    loopback port; best of ``repeat`` after one warm-up). ``cpu_ms`` is this process's CPU time
+    (server and client), the figure to read on a loaded machine. A reply other than 200 raises."""
+    import socket
+    import threading
+    import urllib.error
+    import urllib.request
+    from urllib.parse import quote
+
+    import uvicorn
+
+    from streamcv.web.app import create_app
+
+    app = create_app(info.url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    out = []
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the dashboard server did not start")
+            time.sleep(0.02)
+        for path in paths:
+            url = base + path.format(s=quote(info.sources[0], safe=""))
+
+            def get(url: str = url) -> int:
+                try:
+                    with urllib.request.urlopen(url, timeout=60) as r:
+                        return len(r.read())
+                except urllib.error.HTTPError as exc:
+                    raise RuntimeError(f"GET {url}: HTTP {exc.code}: "
+                                       f"{exc.read()[:200]!r}") from exc
+
+            size = get()
+            best, cpu = float("inf"), 0.0
+            for _ in range(repeat):
+                t, c = time.perf_counter(), time.process_time()
+                size = get()
+                wall = time.perf_counter() - t
+                if wall < best:
+                    best, cpu = wall, time.process_time() - c
+            out.append(QueryTiming(f"GET {path.format(s='S')}", best * 1000, size, cpu * 1000))
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    return out
+
+
 def describe(path_or_url: str | Path) -> DbInfo:
     """The :class:`DbInfo` of an existing database (sources and time span)."""
     url = _url(path_or_url)
@@ -587,8 +662,8 @@ def explain(info: DbInfo) -> dict[str, list[str]]:
 
 #: The indexes revision :data:`DASHBOARD_REVISION` adds: name -> (table, columns).
 DASHBOARD_INDEXES = {
-    "ix_observations_source_id_stage_metric_ts": ("observations",
-                                                  ("source_id", "stage", "metric", "ts")),
+    "ix_observations_source_id_stage_metric_ts_value": (
+        "observations", ("source_id", "stage", "metric", "ts", "value")),
 }
 
 
@@ -621,6 +696,14 @@ def _table(before: list[QueryTiming] | None, after: list[QueryTiming]) -> str:
     return "\n".join(lines)
 
 
+def _http_table(timings: list[QueryTiming]) -> str:
+    lines = [f"{'page / endpoint (HTTP)':60} {'ms':>7} {'(cpu)':>7} {'bytes':>8}  target"]
+    for t in timings:
+        ok = "ok" if t.ms < TARGET_MS else f"SLOW (> {TARGET_MS:.0f} ms)"
+        lines.append(f"{t.name:60} {t.ms:7.1f} {t.cpu_ms:7.1f} {t.rows:8d}  {ok}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--db", help="an empty database URL (default: a temporary SQLite file)")
@@ -632,6 +715,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="K more observations per frame (a pipeline with many metrics)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--explain", action="store_true", help="print SQLite query plans")
+    p.add_argument("--no-http", action="store_true",
+                   help="skip the dashboard's pages and endpoints over HTTP")
     p.add_argument("--no-before", action="store_true",
                    help="skip the timings without the dashboard indexes")
     args = p.parse_args(argv)
@@ -657,6 +742,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         after = time_queries(info, repeat=args.repeat)
         print(_table(before, after))
         slow = [t.name for t in after if t.ms >= TARGET_MS]
+        if not args.no_http:
+            pages = time_endpoints(info, repeat=args.repeat)
+            print(_http_table(pages))
+            slow += [t.name for t in pages if t.ms >= TARGET_MS]
     if slow:
         print(f"SLOW: {', '.join(slow)}", file=sys.stderr)
         return 1

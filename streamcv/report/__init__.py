@@ -6,7 +6,7 @@ and dwell, line crossings per hour, the crowd count and its peak, the features' 
 heat-map feature adds the heat map with its hotspots, and the density around the crowd peak),
 visitors by age band and gender, and the alert timeline; plus a table of key figures.
 :func:`write_html` writes one HTML file with the pictures embedded (no external resources),
-:func:`write_pngs` one PNG per figure.
+:func:`write_pdf` one A4 PDF (a page per figure), :func:`write_pngs` one PNG per figure.
 
 Features add figures through ``Feature.report_figures`` (see
 :mod:`streamcv.report.context`).
@@ -28,10 +28,10 @@ from streamcv.report.context import (
     pick_interval,
     rgb_png,
 )
-from streamcv.report.render import report_html, write_html, write_pngs
+from streamcv.report.render import report_html, write_html, write_pdf, write_pngs
 
 __all__ = [
     "EmptyRangeError", "Report", "ReportContext", "ReportFigure", "build_report", "figure_png",
     "new_figure", "pick_interval", "report_html", "resolve_tz", "rgb_png", "write_html",
-    "write_pngs",
+    "write_pdf", "write_pngs",
 ]

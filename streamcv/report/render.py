@@ -1,5 +1,6 @@
 """Writing a :class:`~streamcv.report.build.Report`: one self-contained HTML file (pictures
-embedded as base64 PNG, styles inline, no external resource), or one PNG per figure.
+embedded as base64 PNG, styles inline, no external resource), one PDF (A4, a title page with the
+key figures, then a page per figure with its caption and table), or one PNG per figure.
 """
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ import base64
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 from streamcv.report.build import Report
 
-__all__ = ["report_html", "write_html", "write_pngs"]
+__all__ = ["report_html", "write_html", "write_pdf", "write_pngs"]
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
@@ -95,3 +97,67 @@ def write_pngs(report: Report, folder: str | Path) -> list[Path]:
         p.write_bytes(fig.png)
         paths.append(p)
     return paths
+
+
+#: A4 portrait, inches.
+_A4 = (8.27, 11.69)
+#: Rows of a figure's table printed under it in the PDF (the HTML report has them all).
+_PDF_TABLE_ROWS = 24
+
+
+def _pdf_table(page: Any, rows: tuple[tuple[str, ...], ...] | list[tuple[str, str]],
+               box: tuple[float, float, float, float]) -> None:
+    ax = page.add_axes(box)
+    ax.axis("off")
+    body = [list(r) for r in rows[1:_PDF_TABLE_ROWS + 1]]
+    more = len(rows) - 1 - len(body)
+    if more > 0:
+        body.append([f"... {more} more row(s): see the HTML report"] + [""] * (len(rows[0]) - 1))
+    if not body:
+        return
+    table = ax.table(cellText=body, colLabels=list(rows[0]), loc="upper left", cellLoc="left")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1.0, 1.2)
+
+
+def write_pdf(report: Report, path: str | Path) -> Path:
+    """Write the report as one PDF to ``path`` (parent folders created); returns the path."""
+    import io
+    import textwrap
+
+    import matplotlib.image as mpimg
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    title = f"streamcv report: {report.source}"
+    meta = {"Title": title, "Creator": f"streamcv {report.version}"}
+    with PdfPages(p, metadata=meta) as pdf:
+        page = Figure(figsize=_A4)
+        page.text(0.06, 0.95, title, fontsize=18, weight="bold", va="top")
+        lines = [f"From {report.fmt(report.since)} to {report.fmt(report.until)}; all times in "
+                 f"{report.tz_name}.",
+                 f"Made by streamcv {report.version} on "
+                 f"{report.generated.strftime('%Y-%m-%d %H:%M:%S')} UTC from the results "
+                 "database."]
+        if report.missing:
+            lines += textwrap.wrap("No data in this range for: " + ", ".join(report.missing), 95)
+        page.text(0.06, 0.91, "\n".join(lines), fontsize=9, va="top", color="#444")
+        _pdf_table(page, [("Figure", "Value"), *report.facts], (0.06, 0.05, 0.88, 0.78))
+        pdf.savefig(page)
+        for fig in report.figures:
+            page = Figure(figsize=_A4)
+            page.text(0.06, 0.96, fig.title, fontsize=14, weight="bold", va="top")
+            ax = page.add_axes((0.06, 0.42 if fig.table else 0.2, 0.88, 0.5))
+            ax.imshow(mpimg.imread(io.BytesIO(fig.png), format="png"))
+            ax.axis("off")
+            top = 0.40 if fig.table else 0.18
+            if fig.caption:
+                page.text(0.06, top, "\n".join(textwrap.wrap(fig.caption, 100)), fontsize=9,
+                          va="top", color="#444")
+            if fig.table:
+                _pdf_table(page, fig.table, (0.06, 0.03, 0.88, top - 0.08))
+            pdf.savefig(page)
+    return p

@@ -203,7 +203,9 @@ observations = Table(
     PrimaryKeyConstraint("run_id", "source_id", "frame_index", "stage", "metric"),
     Index(None, "source_id", "ts"),
     Index(None, "stage", "metric", "ts"),
-    Index(None, "source_id", "stage", "metric", "ts"),  # one metric of a source (dashboard)
+    # one metric of a source over a range (dashboard charts), covering: the values come from
+    # the index alone
+    Index(None, "source_id", "stage", "metric", "ts", "value"),
 )
 
 detections = Table(

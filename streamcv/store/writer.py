@@ -71,7 +71,12 @@ class WriterStore(Protocol):
 
     def _writer_closed(self, writer: StoreWriter) -> None: ...
 
+    def refresh_statistics(self) -> None: ...
+
 _POLL_S = 0.1
+#: The writer refreshes the planner's statistics once this many rows are written, then each
+#: time the rows it wrote double (a months-long run refreshes them about 20 times in all).
+STATS_FIRST_ROWS = 10_000
 _REPLAY_BUDGET_S = 0.5  # longest replay step before new input is looked at again
 _CLOSE_REPLAY_S = 10.0  # at close, keep replaying this long; the rest waits for the next run
 
@@ -149,6 +154,8 @@ class StoreWriter:
         self._stats_lock = threading.Lock()
         self._stats = {t.name: 0 for t in RESULT_TABLES}
         self._inserts: dict[str, Any] = {}
+        self._written = 0
+        self._stats_at = STATS_FIRST_ROWS
         self.spool = spool
         self.handlers: dict[str, SpoolHandler] = dict(handlers or {})
         self._replayer = None if spool is None else SpoolReplayer(
@@ -461,6 +468,10 @@ class StoreWriter:
         with self._stats_lock:
             for name, n in written.items():
                 self._stats[name] = self._stats.get(name, 0) + n
+        self._written += sum(written.values())
+        if self._written >= self._stats_at:  # the tables grew: fresh query-plan statistics
+            self._stats_at = 2 * self._written
+            self._store.refresh_statistics()
 
     def _apply(self, record: dict[str, Any]) -> None:
         kind = record.get("kind")

@@ -105,6 +105,23 @@ def test_report_png_format_writes_one_picture_per_figure_in_the_time_zone(
     assert "Asia/Tokyo" in stdout
 
 
+def test_report_pdf_has_a_title_page_and_a_page_per_figure_with_its_picture(
+        replayed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "week" / "report.pdf"
+    code, stdout, err = _run(capsys, "report", "--source", replayed.source, "--db", replayed.url,
+                             "-o", str(out), "--format", "pdf")
+    assert code == 0, err
+    assert f"wrote {out}" in err and "8 figure(s)" in stdout
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type /Page\b(?!s)", data)) == 1 + len(ALL_FIGURES)
+    assert len(re.findall(rb"/Subtype /Image", data)) >= len(ALL_FIGURES)  # each figure's PNG
+    assert f"(streamcv report: {replayed.source})".encode() in data  # the document's title
+    code, _, err = _run(capsys, "report", "--source", replayed.source, "--db", replayed.url,
+                        "-o", str(tmp_path / "r.html"), "--format", "pdf")
+    assert code == 2 and "must name a .pdf file" in err
+
+
 def test_report_subrange_and_feature_figures(
         replayed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A feature's ``report_figures`` hook adds its figure; a range without alerts or face

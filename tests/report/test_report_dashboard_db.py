@@ -21,15 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.dashboard_db import (  # noqa: E402
     DASHBOARD_INDEXES,
     DASHBOARD_REVISION,
+    ENDPOINTS,
     QUERIES,
     T0,
     TARGET_MS,
     build_dashboard_db,
     explain,
+    time_endpoints,
     time_queries,
 )
 
-INDEX = "ix_observations_source_id_stage_metric_ts"
+INDEX = "ix_observations_source_id_stage_metric_ts_value"
 
 
 def _indexes(url: str, table: str) -> set[str]:
@@ -87,6 +89,14 @@ def test_report_dashboard_db_small_build_is_read_back_by_the_queries(tmp_path: P
     assert all(t.ms < TARGET_MS for t in timings), timings
     plans = explain(info)
     assert any(INDEX in line for line in plans["people per minute, 1 day"]), plans
+
+
+def test_report_dashboard_db_times_every_page_and_endpoint_over_http(tmp_path: Path) -> None:
+    info = build_dashboard_db(tmp_path / "d.db", frames=5_000, detections=500, sources=2,
+                              replays=1)
+    timings = time_endpoints(info, repeat=1)  # raises on any reply but 200
+    assert [t.name for t in timings] == [f"GET {p.format(s='S')}" for p in ENDPOINTS]
+    assert all(t.rows > 100 and t.ms > 0 for t in timings), timings  # bytes of each reply
 
 
 def test_report_dashboard_db_refuses_a_database_with_frames(tmp_path: Path) -> None:

@@ -187,3 +187,47 @@ def test_repr_hides_password(db_url: str) -> None:
     with ResultStore(url) as store:
         assert "s3cret" not in repr(store) and "s3cret" not in store.url
         assert "***" in store.url and store.url.startswith("postgresql+psycopg://")
+
+
+def _stat_tables(store: ResultStore) -> set[str]:
+    with store.engine.connect() as conn:
+        has = conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'"))
+        if has.first() is None:
+            return set()
+        return set(conn.execute(text("SELECT tbl FROM sqlite_stat1")).scalars())
+
+
+def test_planner_statistics_refreshed_as_tables_grow_and_at_run_end(
+    tmp_path: Any, make_result: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite picks the covering index for a metric of a source only with statistics: the
+    writer refreshes them once its rows pass a threshold (then at each doubling), and finishing
+    a run refreshes them too."""
+    from streamcv.store import writer as writer_mod
+
+    monkeypatch.setattr(writer_mod, "STATS_FIRST_ROWS", 30)
+    with ResultStore(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        run = store.begin_run(kind="replay", pipeline="p", config={})
+        with store.writer(run, batch_size=10, flush_interval_s=0.01) as w:
+            for i in range(5):  # 5 frames x 3 rows: under the threshold
+                w.submit(make_result("cam", i, at=i / 25, ratio=0.5, people=1))
+            w.flush()
+            assert _stat_tables(store) == set()
+            for i in range(5, 20):
+                w.submit(make_result("cam", i, at=i / 25, ratio=0.5, people=1))
+            w.flush()
+            assert {"frames", "observations", "detections"} <= _stat_tables(store)
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM sqlite_stat1"))
+        store.finish_run(run, status="finished", summary={})
+        assert {"frames", "observations", "detections"} <= _stat_tables(store)
+        with store.engine.connect() as conn:  # the dashboard's chart query reads the index alone
+            plan = " ".join(str(r[-1]) for r in conn.execute(text(
+                "EXPLAIN QUERY PLAN SELECT ts, value FROM observations WHERE source_id = 1 AND "
+                "stage = 'motion' AND metric = 'ratio' AND ts >= '2026-01-01'")))
+        assert "COVERING INDEX ix_observations_source_id_stage_metric_ts_value" in plan, plan
+
+
+def test_statistics_refresh_is_a_no_op_on_postgresql_and_never_raises(store: ResultStore) -> None:
+    store.refresh_statistics()  # SQLite: ANALYZE of empty tables; PostgreSQL: autovacuum's job
+    store.refresh_statistics()

@@ -7,7 +7,8 @@ Create Date: 2026-12-07 00:00:00
 The dashboard's charts (people in view, crowd count, zone occupancy per minute over a day) read
 one stage's metric of one source over a range. With only ``(source_id, ts)`` SQLite and
 PostgreSQL walk every metric of the source in the range (a retail pipeline writes about 20 per
-frame) and filter; ``(source_id, stage, metric, ts)`` reads just the rows asked for.
+frame) and filter; ``(source_id, stage, metric, ts, value)`` reads just the rows asked for, from
+the index alone (covering: a week of a per-frame metric on one million frames 290 -> 185 ms).
 ``bench/dashboard_db.py`` measures it on one million frames.
 """
 
@@ -25,9 +26,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_observations_source_id_stage_metric_ts", "observations",
-                    ["source_id", "stage", "metric", "ts"])
+    op.create_index("ix_observations_source_id_stage_metric_ts_value", "observations",
+                    ["source_id", "stage", "metric", "ts", "value"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_observations_source_id_stage_metric_ts", table_name="observations")
+    op.drop_index("ix_observations_source_id_stage_metric_ts_value", table_name="observations")
