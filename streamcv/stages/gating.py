@@ -44,10 +44,25 @@ from streamcv.state import PerSource
 from streamcv.strict import StrictModel
 from streamcv.types import Frame, FrameResult, StageOutput
 
-__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated", "Interval"]
+__all__ = ["GateConfig", "Gate", "SKIPPED", "run_gated", "Interval", "RATE_SKIP",
+           "rate_skipped"]
 
 #: The output of a frame the gate kept closed.
 SKIPPED = StageOutput(skipped=True)
+#: ``data["pass"]`` of a skipped output that a stage left out for its own rate (``interval_s``):
+#: the next frames will be analysed again, so a stage reading it may carry on from its state (a
+#: tracker predicts its tracks) or wait for the next analysed frame (density routing).
+RATE_SKIP = "interval"
+
+
+def rate_skipped(output: StageOutput | None) -> bool:
+    """Whether ``output`` was skipped for its stage's own rate (:data:`RATE_SKIP`), not gated.
+
+    Example:
+        >>> rate_skipped(StageOutput(skipped=True, data={"pass": RATE_SKIP})), rate_skipped(SKIPPED)
+        (True, False)
+    """
+    return output is not None and output.skipped and output.data.get("pass") == RATE_SKIP
 
 
 class GateConfig(StrictModel):
@@ -178,7 +193,9 @@ class Interval:
             return True
         sid, t = frame.source_id, float(frame.time)
         last = self._last.get(sid)
-        if last is None or t < last or t - last >= self.seconds:
+        # a millisecond of slack: 0.2 s on a 10 fps clip is every other frame, whatever the
+        # rounding of the timestamps
+        if last is None or t < last or t - last >= self.seconds - 1e-3:
             self._last[sid] = t
             return True
         return False

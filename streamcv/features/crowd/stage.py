@@ -55,6 +55,7 @@ from streamcv.features.crowd.routing import (
 from streamcv.models.registry import ModelEntry, get_model, resolve_weights
 from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.stages.gating import rate_skipped
 from streamcv.state import PerSource
 from streamcv.types import Detections, Event, FrameResult, StageOutput
 from streamcv.zones import ZoneList, zone_mask
@@ -230,6 +231,11 @@ class Crowd(Stage[CrowdConfig]):
         return self._state[source_id]
 
     def _due(self, r: FrameResult) -> bool:
+        src = self.config.detections_from
+        if src is not None and rate_skipped(r.outputs.get(src)):
+            # the router's detector skipped this frame for its own rate: wait for its next
+            # frame rather than pay the density network for a frame it may call sparse
+            return False
         if self.config.interval_s <= 0:
             return True
         st = self._source(r.frame.source_id)

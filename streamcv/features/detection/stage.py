@@ -19,6 +19,13 @@ around the moving regions and the recent detections, with a full-frame pass on a
 frame, on still images and every ``regions.full_frame_every_s``; frames with nothing to search
 get empty detections without the detector running. ``data["pass"]`` is ``full``, ``regions`` or
 ``none``. See :mod:`streamcv.features.detection.regions`.
+
+Detector rate on video: ``stride: N`` runs the detector on one frame in N per source
+(DeepStream's ``interval``), ``interval_s`` at most once per that many seconds (Frigate's detect
+fps); the frames between get a skipped output
+with ``data["pass"] = "interval"`` (:data:`~streamcv.stages.gating.RATE_SKIP`), on which a
+``track`` stage moves its tracks to their predicted boxes, so tracks, counts and heat maps still
+have every frame. Still images are always detected.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from streamcv.models.coco import resolve_classes
 from streamcv.models.registry import ModelEntry, get_model, resolve_weights
 from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.stages.gating import RATE_SKIP, Interval
+from streamcv.state import PerSource
 from streamcv.types import Detections, FrameResult, StageOutput
 
 __all__ = ["DetectConfig", "Detect"]
@@ -84,6 +93,14 @@ class DetectConfig(StageConfig):
         None, description="Video: detect only around moving regions (of an earlier motion "
         "stage) and recent detections, with periodic full-frame passes; still images stay "
         "full-frame. YOLOX, without scales/flip/tiles.")
+    stride: int = Field(
+        1, ge=1, le=100, description="Video: run the detector on one frame in this many per "
+        "source (2: every other frame; DeepStream's interval + 1); the frames between get a "
+        "skipped output on which a track stage predicts its tracks. Still images: always.")
+    interval_s: float = Field(
+        0.0, ge=0, description="Video: run the detector at most once per this many seconds per "
+        "source (0.2: 5 detections a second; with stride, both must allow it); frames between as "
+        "with stride. 0: no limit.")
     batch: int | None = Field(
         None, ge=1, le=64, description="Frames per inference call (YOLOX): the frames of "
         "several cameras in one batch go through the network together. Default: 1 on CPU, "
@@ -153,6 +170,9 @@ class Detect(Stage[DetectConfig]):
                 raise ConfigError("regions cannot be combined with scales, flip or tiles",
                                   key="regions")
         self.class_ids = resolve_classes(config.classes)
+        self._every = Interval(config.interval_s)
+        # per source, frames skipped since the detector last ran (a new source: due at once)
+        self._skipped: PerSource[int] = PerSource(lambda _sid: config.stride - 1)
         self.detector: Any = None
         self.planner: RegionPlanner | None = None
         if config.regions is not None:
@@ -212,6 +232,27 @@ class Detect(Stage[DetectConfig]):
         if self.detector is None:
             self.setup("cpu")
         assert self.detector is not None
+        due = [self._due(r) for r in batch]
+        if all(due):
+            return self._process(batch)
+        todo = [r for r, go in zip(batch, due, strict=True) if go]
+        done = iter(self._process(todo) if todo else [])
+        rest = StageOutput(skipped=True, data={"pass": RATE_SKIP, "labels": self.detector.labels})
+        return [next(done) if go else rest for go in due]
+
+    def _due(self, result: FrameResult) -> bool:
+        """Whether the detector runs on this frame (``stride`` and ``interval_s``)."""
+        f = result.frame
+        if f.pts is None:
+            return True
+        n = self._skipped[f.source_id]
+        if n + 1 < self.config.stride or not self._every.due(f):
+            self._skipped[f.source_id] = n + 1
+            return False
+        self._skipped[f.source_id] = 0
+        return True
+
+    def _process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
         if self.planner is not None:
             found, extra = self._detect_regions(batch)
         else:
@@ -296,6 +337,8 @@ class Detect(Stage[DetectConfig]):
         return draw_boxes(img, boxes, key=self.name, scores=False)
 
     def reset(self, source_id: str) -> None:
+        self._every.forget(source_id)
+        self._skipped.reset(source_id)
         if self.planner is not None:
             self.planner.forget(source_id)
 

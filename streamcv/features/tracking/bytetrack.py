@@ -54,7 +54,7 @@ import numpy.typing as npt
 from streamcv.boxes import iou_matrix, match_hungarian
 from streamcv.features.tracking.kalman import KalmanBox, xyxy_to_xyah
 
-__all__ = ["ByteTracker", "TrackerParams", "TrackState", "Track", "TrackUpdate"]
+__all__ = ["ByteTracker", "TrackerParams", "TrackState", "Track", "TrackUpdate", "Coasted"]
 
 
 class TrackState(StrEnum):
@@ -139,6 +139,18 @@ class TrackUpdate:
     removed: tuple[int, ...] = ()
     lost: tuple[int, ...] = field(default=())
     static: npt.NDArray[np.bool_] | None = None
+
+
+@dataclass(frozen=True)
+class Coasted:
+    """The confirmed tracks of one :meth:`ByteTracker.coast` (frame without detections):
+    ids, predicted boxes (xyxy), last scores, classes and static flags, one row per track."""
+
+    track_ids: npt.NDArray[np.int64]
+    xyxy: npt.NDArray[np.float64]
+    scores: npt.NDArray[np.float64]
+    classes: npt.NDArray[np.int64]
+    static: npt.NDArray[np.bool_]
 
 
 class ByteTracker:
@@ -316,6 +328,20 @@ class ByteTracker:
             keep = keep[len(keep) - p.max_tracks:]
         self.tracks = keep
         return TrackUpdate(ids, tuple(confirmed), tuple(removed), tuple(lost), static)
+
+    def coast(self) -> Coasted:
+        """Advance by one frame the detector skipped: every track moves to its predicted box
+        (the Kalman step :meth:`update` takes too, so the motion model keeps its per-frame
+        units); nothing is matched, confirmed, lost or removed. Returns the confirmed tracks in
+        view (not the lost ones) with their predicted boxes."""
+        for tr in self.tracks:
+            tr.mean, tr.cov = self.kf.predict(tr.mean, tr.cov)
+        live = [tr for tr in self.tracks if tr.state is TrackState.CONFIRMED]
+        boxes = np.array([tr.box for tr in live], np.float64).reshape(-1, 4)
+        return Coasted(np.array([tr.id for tr in live], np.int64), boxes,
+                       np.array([tr.score for tr in live], np.float64),
+                       np.array([tr.cls for tr in live], np.int64),
+                       np.array([tr.static for tr in live], bool))
 
     def _confirm(self, tr: Track) -> None:
         self.last_id += 1

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -34,6 +34,7 @@ from streamcv.features.tracking.reid import ReidEmbedder
 from streamcv.models.registry import get_model, resolve_weights
 from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
+from streamcv.stages.gating import rate_skipped
 from streamcv.state import PerSource
 from streamcv.types import Detections, FrameResult, StageOutput
 
@@ -146,6 +147,8 @@ class Track(Stage[TrackConfig]):
         if upstream is None:
             raise StageError(f"stage {self.name}: no output of stage {src!r} (detections_from); "
                              f"stages before it: {', '.join(result.outputs) or 'none'}")
+        if rate_skipped(upstream):  # the detector's own rate: tracks move to their predictions
+            return self._coast(result, upstream.data.get("labels", ()))
         if upstream.skipped or upstream.detections is None:
             return StageOutput(skipped=True)
         f = result.frame
@@ -174,6 +177,22 @@ class Track(Stage[TrackConfig]):
             data={"confirmed": up.confirmed, "removed": up.removed, "lost": up.lost,
                   "active": tuple(tr.active_ids())},
         )
+
+    def _coast(self, result: FrameResult, labels: Sequence[str]) -> StageOutput:
+        """A frame the detector skipped for its ``interval_s``: the confirmed tracks at their
+        predicted boxes (``data["predicted"]``), so that counts and heat maps see every frame."""
+        f = result.frame
+        tr = self.tracker(f.source_id, (f.height, f.width))
+        c = tr.coast()
+        data: dict[str, Any] = {"static": c.static} if c.static.any() else {}
+        tracked = Detections.from_arrays(c.xyxy, c.scores, c.classes, track_id=c.track_ids,
+                                         labels=labels, data=data)
+        return StageOutput(
+            metrics={"tracks": float(len(c.track_ids)), "lost": 0.0,
+                     "confirmed_total": float(tr.last_id)},
+            detections=tracked,
+            data={"confirmed": (), "removed": (), "lost": (), "active": tuple(tr.active_ids()),
+                  "predicted": True})
 
     def reset(self, source_id: str) -> None:
         self._state.reset(source_id)

@@ -20,6 +20,7 @@ from streamcv.features.crowd.routing import (
     routed_map,
 )
 from streamcv.stages import build_stage
+from streamcv.stages.gating import RATE_SKIP
 from streamcv.types import Detections, Frame, FrameResult, StageOutput
 
 W, H = 640, 480
@@ -182,3 +183,28 @@ def test_missing_detector_stage_is_an_error(routed_stage) -> None:  # type: igno
 def test_input_is_capped_at_max_side(routed_stage, side: tuple[int, int],  # type: ignore[no-untyped-def]
                                      expected: tuple[int, int]) -> None:
     assert routed_stage._capped(np.zeros((*side, 3), np.uint8)).shape[:2] == expected
+
+
+def test_a_frame_the_detector_skipped_for_its_stride_waits_for_the_next(model_home: Path
+                                                                        ) -> None:
+    """With ``detect.stride`` the router's detections are missing on every other frame: the
+    crowd stage skips those (it would otherwise pay the density network for a sparse scene) and
+    its ``interval_s`` is not used up, so the next detected frame is analysed."""
+    stage = build_stage({"type": "crowd", "model": "mcnn_shanghaitech_b",
+                         "detections_from": "detect", "max_side": 256, "interval_s": 2.0})
+    stage.setup("cpu")
+    try:
+        image = np.random.default_rng(3).integers(0, 255, (H, W, 3), dtype=np.uint8)
+        skipped = frame_result(image, [])
+        skipped = FrameResult(skipped.frame, MappingProxyType({"detect": StageOutput(
+            skipped=True, data={"pass": RATE_SKIP, "labels": ("person",)})}))
+        detected = frame_result(image, [tall(10, 10), tall(330, 250)])
+        nxt = FrameResult(Frame.create("cam", 1, image, pts=1, time_base=Fraction(1, 25),
+                                       wallclock=datetime(2026, 1, 1, tzinfo=UTC)),
+                          detected.outputs)
+        out = stage.process([skipped, nxt])
+        assert out[0].skipped and not out[1].skipped
+        assert out[1].data["route"] == "detector"
+        assert out[1].metrics["count"] == pytest.approx(2.0, abs=1e-3)
+    finally:
+        stage.close()
