@@ -154,7 +154,8 @@ def tracking_only(p: PipelineConfig) -> PipelineConfig:
 
 def whole_frames(p: PipelineConfig) -> PipelineConfig:
     """``p`` without the motion stage and with the detector on whole frames, every frame."""
-    stages = [s.model_copy(update={"regions": None, "interval_s": 0.0}) if s.type == "detect" else s
+    stages = [s.model_copy(update={"regions": None, "interval_s": 0.0, "stride": 1})
+              if s.type == "detect" else s
               for s in p.stages if s.type != "motion"]
     return p.model_copy(update={"name": p.name + "_whole", "stages": stages})
 

@@ -49,11 +49,23 @@ from streamcv.stages.base import ModelNeed, Stage, StageConfig, stage_type
 from streamcv.stages.context import StageContext
 from streamcv.stages.gating import RATE_SKIP, Interval
 from streamcv.state import PerSource
+from streamcv.strict import StrictModel
 from streamcv.types import Detections, FrameResult, StageOutput
 
-__all__ = ["DetectConfig", "Detect"]
+__all__ = ["DetectConfig", "VideoDetectConfig", "Detect"]
 
 Size = tuple[int, int]
+
+
+class VideoDetectConfig(StrictModel):
+    """What a detect stage does differently on video frames (those with ``pts``); unset fields
+    keep the stage's."""
+
+    input_size: Size | None = Field(None, description="Network input [width, height].")
+    scales: list[Size] | None = Field(None, description="Input sizes fused box by box ([]: "
+                                      "one pass at input_size).")
+    flip: bool | None = Field(None, description="Also run on the mirrored frame.")
+    nms_iou: float | None = Field(None, gt=0, le=1, description="NMS IoU within one class.")
 
 
 class DetectConfig(StageConfig):
@@ -93,10 +105,18 @@ class DetectConfig(StageConfig):
         None, description="Video: detect only around moving regions (of an earlier motion "
         "stage) and recent detections, with periodic full-frame passes; still images stay "
         "full-frame. YOLOX, without scales/flip/tiles.")
+    video: VideoDetectConfig | None = Field(
+        None, description="Video frames: other input sizes, flip or NMS than still images "
+        "(e.g. two input sizes where stills get ten: what a stream can afford; "
+        "bench/eval_people_video.py). Not with regions or tiles.")
     stride: int = Field(
         1, ge=1, le=100, description="Video: run the detector on one frame in this many per "
         "source (2: every other frame; DeepStream's interval + 1); the frames between get a "
         "skipped output on which a track stage predicts its tracks. Still images: always.")
+    max_gap_s: float = Field(
+        0.25, gt=0, description="With stride: a frame is skipped only while the detector's "
+        "last run on its source is less than this old, so a stream sampled sparsely (e.g. "
+        "--fps 2) is detected on every frame: a tracker predicts badly that far ahead.")
     interval_s: float = Field(
         0.0, ge=0, description="Video: run the detector at most once per this many seconds per "
         "source (0.2: 5 detections a second; with stride, both must allow it); frames between as "
@@ -162,6 +182,13 @@ class Detect(Stage[DetectConfig]):
         if config.scales and self.entry.architecture != "yolox":
             raise ConfigError("scales (multi-size passes) need a YOLOX model; use input_size",
                               key="scales")
+        if config.video is not None:
+            if config.regions is not None or config.tiles != (1, 1):
+                raise ConfigError("video (settings for video frames) cannot be combined with "
+                                  "regions or tiles", key="video")
+            if config.video.scales and self.entry.architecture != "yolox":
+                raise ConfigError("video.scales (multi-size passes) need a YOLOX model",
+                                  key="video")
         if config.regions is not None:
             if self.entry.architecture != "yolox":
                 raise ConfigError("regions (detection on motion regions) needs a YOLOX model",
@@ -172,8 +199,12 @@ class Detect(Stage[DetectConfig]):
         self.class_ids = resolve_classes(config.classes)
         self._every = Interval(config.interval_s)
         # per source, frames skipped since the detector last ran (a new source: due at once)
-        self._skipped: PerSource[int] = PerSource(lambda _sid: config.stride - 1)
+        # per source: frames skipped since the detector last ran and the media time it ran at
+        # (a new source: due at once)
+        self._skipped: PerSource[tuple[int, float]] = PerSource(
+            lambda _sid: (config.stride - 1, float("-inf")))
         self.detector: Any = None
+        self.video_detector: Any = None  # with ``video``: the detector of frames with pts
         self.planner: RegionPlanner | None = None
         if config.regions is not None:
             r = config.regions
@@ -183,10 +214,18 @@ class Detect(Stage[DetectConfig]):
             self.planner = RegionPlanner(r, hold_score=hold, max_held=config.max_detections)
 
     def on_setup(self, context: StageContext) -> None:
-        device = context.device
+        c = self.config
+        self.detector = self._build(c, context.device)
+        if c.video is not None:
+            video = {k: v for k, v in c.video.model_dump().items() if v is not None}
+            if "scales" in video and not video["scales"]:
+                video["scales"] = []
+            self.video_detector = self._build(c.model_copy(update=video), context.device)
+
+    def _build(self, c: DetectConfig, device: str) -> Any:
+        """The detector of config ``c`` (one pass, several sizes and/or flip fused, tiles)."""
         from streamcv.features.detection.detectors import Detector, DetectorOptions, build_detector
 
-        c = self.config
         final = DetectorOptions(
             score_threshold=c.score_threshold, classes=self.class_ids, nms_iou=c.nms_iou,
             max_detections=c.max_detections, device=device, fp16=c.fp16,
@@ -226,7 +265,7 @@ class Detect(Stage[DetectConfig]):
 
             det = TiledDetector(det, final, cols=c.tiles[0], rows=c.tiles[1],
                                 overlap=c.tile_overlap, full_frame=c.tile_full_frame)
-        self.detector = det
+        return det
 
     def process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
         if self.detector is None:
@@ -245,18 +284,22 @@ class Detect(Stage[DetectConfig]):
         f = result.frame
         if f.pts is None:
             return True
-        n = self._skipped[f.source_id]
-        if n + 1 < self.config.stride or not self._every.due(f):
-            self._skipped[f.source_id] = n + 1
+        n, last = self._skipped[f.source_id]
+        t = float(f.time)
+        # stride skips only while frames are dense: a sparse or sampled stream (--fps 2) is
+        # detected on every frame, so the tracker never predicts more than max_gap_s ahead
+        dense = 0 <= t - last < self.config.max_gap_s
+        if (n + 1 < self.config.stride and dense) or not self._every.due(f):
+            self._skipped[f.source_id] = (n + 1, last)
             return False
-        self._skipped[f.source_id] = 0
+        self._skipped[f.source_id] = (0, t)
         return True
 
     def _process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
         if self.planner is not None:
             found, extra = self._detect_regions(batch)
         else:
-            found = self.detector.detect([r.frame.image for r in batch])
+            found = self._detect_whole(batch)
             extra = [{} for _ in batch]
         thr = self.config.count_threshold
         if thr is None or self.config.store_all:
@@ -269,6 +312,19 @@ class Detect(Stage[DetectConfig]):
             outs.append(StageOutput(metrics={"count": float(len(counted))}, detections=counted,
                                     data={"candidates": d, **x}))
         return outs
+
+    def _detect_whole(self, batch: Sequence[FrameResult]) -> list[Detections]:
+        """Whole frames: video frames through the ``video`` detector when there is one."""
+        if self.video_detector is None:
+            return list(self.detector.detect([r.frame.image for r in batch]))
+        video = [r.frame.pts is not None for r in batch]
+        found: dict[int, Detections] = {}
+        for det, want in ((self.video_detector, True), (self.detector, False)):
+            idx = [i for i, v in enumerate(video) if v == want]
+            if idx:
+                found.update(zip(idx, det.detect([batch[i].frame.image for i in idx]),
+                                 strict=True))
+        return [found[i] for i in range(len(batch))]
 
     # detection on motion regions ----------------------------------------------------------------
     def _scale(self, width: int, height: int) -> tuple[float, float]:
@@ -346,3 +402,6 @@ class Detect(Stage[DetectConfig]):
         if self.detector is not None:
             self.detector.close()
             self.detector = None
+        if self.video_detector is not None:
+            self.video_detector.close()
+            self.video_detector = None

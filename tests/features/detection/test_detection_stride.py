@@ -45,6 +45,8 @@ def _frames(n: int, *, fps: int = 10, source: str = "cam", still: bool = False) 
         (1, 0.0, 10, list(range(10))),                 # default: every frame
         (2, 0.0, 10, [0, 2, 4, 6, 8]),                 # every other frame
         (3, 0.0, 25, [0, 3, 6, 9]),
+        (2, 0.0, 4, list(range(10))),                  # 0.25 s apart: sparse, every frame
+        (3, 0.0, 10, [0, 3, 6, 9]),                    # skips while the last run is < 0.25 s old
         (1, 0.2, 10, [0, 2, 4, 6, 8]),                 # 5 a second at 10 fps (no rounding miss)
         (1, 0.2, 25, [0, 5]),                          # 5 a second at 25 fps
         (2, 0.3, 10, [0, 3, 6, 9]),                    # both must allow it

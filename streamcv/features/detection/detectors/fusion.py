@@ -24,11 +24,18 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from streamcv.boxes import iou_matrix
 from streamcv.features.detection.detectors.base import Detector, DetectorOptions, Image, finish
 from streamcv.types import Detections
 
 __all__ = ["MultiPassDetector", "fuse_boxes"]
+
+
+_TINY = 1e-9
+
+
+def _area(box: npt.NDArray[np.float64]) -> float:
+    """Area of one xyxy box (0 when inverted), as :func:`~streamcv.boxes.iou_matrix` counts it."""
+    return max(float(box[2] - box[0]), 0.0) * max(float(box[3] - box[1]), 0.0)
 
 
 def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
@@ -46,6 +53,10 @@ def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
         idx = np.flatnonzero(c_all == cls)
         idx = idx[np.argsort(-s_all[idx], kind="stable")]
         fused = np.zeros((len(idx), 4))
+        # the fused boxes' corners and areas as columns: the IoU of one box against all of them
+        # in a few array operations (iou_matrix's, inlined: this loop runs per box and frame)
+        x1, y1, x2, y2 = (np.zeros(len(idx)) for _ in range(4))
+        area = np.zeros(len(idx))
         wsum = np.zeros(len(idx))
         bsum = np.zeros((len(idx), 4))
         best = np.zeros((len(idx), n_passes))
@@ -53,15 +64,21 @@ def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
         for i in idx:
             box, sc, p = b_all[i], s_all[i], p_all[i]
             if n:
-                ov = iou_matrix(box, fused[:n])[0]
+                iw = np.minimum(x2[:n], box[2]) - np.maximum(x1[:n], box[0])
+                ih = np.minimum(y2[:n], box[3]) - np.maximum(y1[:n], box[1])
+                inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
+                union = area[:n] + _area(box) - inter
+                ov = np.where(union > 0, inter / np.maximum(union, _TINY), 0.0)
                 j = int(ov.argmax())
                 if ov[j] > iou:
                     bsum[j] += box * sc
                     wsum[j] += sc
-                    fused[j] = bsum[j] / wsum[j]
+                    fused[j] = f = bsum[j] / wsum[j]
+                    x1[j], y1[j], x2[j], y2[j], area[j] = f[0], f[1], f[2], f[3], _area(f)
                     best[j, p] = max(best[j, p], sc)
                     continue
             fused[n], bsum[n], wsum[n], best[n, p] = box, box * sc, sc, sc
+            x1[n], y1[n], x2[n], y2[n], area[n] = box[0], box[1], box[2], box[3], _area(box)
             n += 1
         out_b.append(fused[:n])
         out_s.append(best[:n].sum(1) / max(1, n_passes))
