@@ -31,11 +31,13 @@ have every frame. Still images are always detected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
+from streamcv.boxes import iou_matrix
 from streamcv.errors import ConfigError, StageError, UnknownNameError, WeightsNotFoundError
 from streamcv.features.detection.regions import (
     RegionPlan,
@@ -55,6 +57,17 @@ from streamcv.types import Detections, FrameResult, StageOutput
 __all__ = ["DetectConfig", "VideoDetectConfig", "Detect"]
 
 Size = tuple[int, int]
+
+
+@dataclass
+class _Rate:
+    """Per source: frames skipped since the detector last ran, the media time it last ran at,
+    frames of a newcomer burst still to run and the boxes of its last run."""
+
+    skipped: int
+    last_t: float = float("-inf")
+    burst: int = 0
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
 
 class VideoDetectConfig(StrictModel):
@@ -113,6 +126,10 @@ class DetectConfig(StageConfig):
         1, ge=1, le=100, description="Video: run the detector on one frame in this many per "
         "source (2: every other frame; DeepStream's interval + 1); the frames between get a "
         "skipped output on which a track stage predicts its tracks. Still images: always.")
+    stride_burst: int = Field(
+        2, ge=0, le=10, description="With stride: after a run that finds an object the previous "
+        "run did not (a newcomer), run on this many following frames too, so that a tracker "
+        "confirms new tracks as fast as without stride (0: never).")
     max_gap_s: float = Field(
         0.25, gt=0, description="With stride: a frame is skipped only while the detector's "
         "last run on its source is less than this old, so a stream sampled sparsely (e.g. "
@@ -199,10 +216,7 @@ class Detect(Stage[DetectConfig]):
         self.class_ids = resolve_classes(config.classes)
         self._every = Interval(config.interval_s)
         # per source, frames skipped since the detector last ran (a new source: due at once)
-        # per source: frames skipped since the detector last ran and the media time it ran at
-        # (a new source: due at once)
-        self._skipped: PerSource[tuple[int, float]] = PerSource(
-            lambda _sid: (config.stride - 1, float("-inf")))
+        self._rate: PerSource[_Rate] = PerSource(lambda _sid: _Rate(config.stride - 1))
         self.detector: Any = None
         self.video_detector: Any = None  # with ``video``: the detector of frames with pts
         self.planner: RegionPlanner | None = None
@@ -273,9 +287,13 @@ class Detect(Stage[DetectConfig]):
         assert self.detector is not None
         due = [self._due(r) for r in batch]
         if all(due):
-            return self._process(batch)
+            outs = self._process(batch)
+            self._watch_newcomers(batch, outs)
+            return outs
         todo = [r for r, go in zip(batch, due, strict=True) if go]
-        done = iter(self._process(todo) if todo else [])
+        found = self._process(todo) if todo else []
+        self._watch_newcomers(todo, found)
+        done = iter(found)
         rest = StageOutput(skipped=True, data={"pass": RATE_SKIP, "labels": self.detector.labels})
         return [next(done) if go else rest for go in due]
 
@@ -284,16 +302,36 @@ class Detect(Stage[DetectConfig]):
         f = result.frame
         if f.pts is None:
             return True
-        n, last = self._skipped[f.source_id]
+        st = self._rate[f.source_id]
         t = float(f.time)
         # stride skips only while frames are dense: a sparse or sampled stream (--fps 2) is
-        # detected on every frame, so the tracker never predicts more than max_gap_s ahead
-        dense = 0 <= t - last < self.config.max_gap_s
-        if (n + 1 < self.config.stride and dense) or not self._every.due(f):
-            self._skipped[f.source_id] = (n + 1, last)
+        # detected on every frame, so the tracker never predicts more than max_gap_s ahead; and
+        # not during a burst (a newcomer was found)
+        skip = st.skipped + 1 < self.config.stride and 0 <= t - st.last_t < self.config.max_gap_s
+        if st.burst > 0 and skip:
+            st.burst -= 1
+            skip = False
+        if skip or not self._every.due(f):
+            st.skipped += 1
             return False
-        self._skipped[f.source_id] = (0, t)
+        st.skipped, st.last_t = 0, t
         return True
+
+    def _watch_newcomers(self, batch: Sequence[FrameResult], outs: Sequence[StageOutput]) -> None:
+        """With stride: a run that finds an object the source's previous run did not (IoU
+        < 0.3 with every box) starts a burst of ``stride_burst`` detected frames, so that a
+        tracker confirms the newcomer as fast as without stride."""
+        if self.config.stride <= 1 or self.config.stride_burst <= 0:
+            return
+        for r, out in zip(batch, outs, strict=True):
+            if r.frame.pts is None or out.detections is None:
+                continue
+            st = self._rate[r.frame.source_id]
+            boxes = out.detections.xyxy
+            if len(boxes) and (not len(st.boxes)
+                               or (iou_matrix(boxes, st.boxes).max(axis=1) < 0.3).any()):
+                st.burst = self.config.stride_burst
+            st.boxes = boxes
 
     def _process(self, batch: Sequence[FrameResult]) -> list[StageOutput]:
         if self.planner is not None:
@@ -394,7 +432,7 @@ class Detect(Stage[DetectConfig]):
 
     def reset(self, source_id: str) -> None:
         self._every.forget(source_id)
-        self._skipped.reset(source_id)
+        self._rate.reset(source_id)
         if self.planner is not None:
             self.planner.forget(source_id)
 
