@@ -179,8 +179,9 @@ class Track(Stage[TrackConfig]):
         )
 
     def _coast(self, result: FrameResult, labels: Sequence[str]) -> StageOutput:
-        """A frame the detector skipped for its ``interval_s``: the confirmed tracks at their
-        predicted boxes (``data["predicted"]``), so that counts and heat maps see every frame."""
+        """A frame the detector skipped for its own rate (``stride``, ``interval_s``): the
+        confirmed tracks at their predicted boxes (``data["predicted"]``), so that counts and
+        heat maps see every frame."""
         f = result.frame
         tr = self.tracker(f.source_id, (f.height, f.width))
         c = tr.coast()
