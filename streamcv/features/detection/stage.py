@@ -106,6 +106,12 @@ class DetectConfig(StageConfig):
     tile_overlap: float = Field(0.25, ge=0, lt=1, description="Overlap of neighbouring tiles.")
     tile_full_frame: bool = Field(True, description="With tiles, also run on the whole frame.")
     fp16: bool = Field(True, description="Half precision on CUDA (torch models).")
+    threads: int | None = Field(None, ge=1, le=64, description="CPU threads of one inference "
+                                "(YOLOX, ONNX Runtime; default: all cores).")
+    spin: bool = Field(True, description="ONNX Runtime's threads spin-wait between calls "
+                       "(YOLOX): slightly faster for one camera; false frees that CPU for the "
+                       "other cameras' work (retail: about a quarter less CPU per frame; "
+                       "bench/realtime_budget.py's per-CPU column).")
     count_threshold: float | None = Field(
         None, ge=0, le=1, description="The 'count' metric counts objects scoring at least this "
         "(default: score_threshold). Lets a low score_threshold feed a tracker while counts "
@@ -242,7 +248,8 @@ class Detect(Stage[DetectConfig]):
 
         final = DetectorOptions(
             score_threshold=c.score_threshold, classes=self.class_ids, nms_iou=c.nms_iou,
-            max_detections=c.max_detections, device=device, fp16=c.fp16,
+            max_detections=c.max_detections, device=device, fp16=c.fp16, threads=c.threads,
+            spin=c.spin,
             input_size=min(c.input_size) if c.input_size else None,
         )
         try:

@@ -32,6 +32,9 @@ class DetectorOptions:
         input_size: network input side override (torchvision ``min_size``; ``None``: the model's).
         device: ``cpu`` or ``cuda[:N]``.
         fp16: half precision on CUDA (ignored on CPU).
+        threads: CPU threads of one inference (ONNX Runtime; ``None``: its default, the cores).
+        spin: ONNX Runtime's worker threads spin-wait for work between calls (its default):
+            a little faster for one camera, CPU burnt that other cameras' stages could use.
     """
 
     score_threshold: float = 0.3
@@ -41,6 +44,8 @@ class DetectorOptions:
     input_size: int | None = None
     device: str = "cpu"
     fp16: bool = True
+    threads: int | None = None
+    spin: bool = True
 
 
 class Detector(ABC):

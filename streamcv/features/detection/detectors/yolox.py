@@ -167,6 +167,11 @@ class YoloxOnnxDetector(Detector):
                 providers.insert(0, "CUDAExecutionProvider")
             so = ort.SessionOptions()
             so.log_severity_level = 3
+            if options.threads is not None:
+                so.intra_op_num_threads = options.threads
+            if not options.spin:
+                so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                so.add_session_config_entry("session.inter_op.allow_spinning", "0")
             try:
                 self._session = ort.InferenceSession(graph, so, providers=providers)
             except Exception as exc:  # corrupt or wrong file
