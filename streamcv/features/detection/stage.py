@@ -238,8 +238,6 @@ class Detect(Stage[DetectConfig]):
         self.detector = self._build(c, context.device)
         if c.video is not None:
             video = {k: v for k, v in c.video.model_dump().items() if v is not None}
-            if "scales" in video and not video["scales"]:
-                video["scales"] = []
             self.video_detector = self._build(c.model_copy(update=video), context.device)
 
     def _build(self, c: DetectConfig, device: str) -> Any:
@@ -293,10 +291,6 @@ class Detect(Stage[DetectConfig]):
             self.setup("cpu")
         assert self.detector is not None
         due = [self._due(r) for r in batch]
-        if all(due):
-            outs = self._process(batch)
-            self._watch_newcomers(batch, outs)
-            return outs
         todo = [r for r, go in zip(batch, due, strict=True) if go]
         found = self._process(todo) if todo else []
         self._watch_newcomers(todo, found)

@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -58,6 +58,9 @@ from streamcv.stages.context import StageContext
 from streamcv.stages.gating import Interval, rate_skipped
 from streamcv.types import Detections, FrameResult, StageOutput
 from streamcv.zones import ZoneList
+
+if TYPE_CHECKING:
+    from streamcv.features.pose.multipose import MultiPoseResult
 
 __all__ = ["PoseConfig", "PoseStage", "DEFAULT_MODELS", "AUTO_MODEL", "THUNDER", "MULTIPOSE",
            "BOTTOM_UP", "match_track_ids"]
@@ -202,6 +205,12 @@ class PoseConfig(StageConfig):
         return refs
 
 
+def _multipose_people(mp: MultiPoseResult, idx: np.ndarray) -> Detections:
+    """People ``idx`` of a MoveNet MultiPose result as person detections with keypoints."""
+    return Detections.from_arrays(mp.xyxy[idx], mp.score[idx], np.zeros(len(idx), np.int32),
+                                  labels=("person",), data={KEYPOINTS: mp.keypoints[idx]})
+
+
 def _concat(top_down: Detections, added: Detections) -> Detections:
     """Top-down people then the second opinion's, marked by ``data["bottom_up"]``."""
     return Detections.from_arrays(
@@ -341,10 +350,7 @@ class PoseStage(Stage[PoseConfig]):
         keep = np.ones(len(mp), bool)
         if len(mp) and len(boxes):
             keep = iou_matrix(mp.xyxy, boxes.xyxy).max(axis=1) < c.bottom_up_max_iou
-        idx = np.flatnonzero(keep)[: max(room, 0)]
-        return Detections.from_arrays(
-            mp.xyxy[idx], mp.score[idx], np.zeros(len(idx), np.int32), labels=("person",),
-            data={KEYPOINTS: mp.keypoints[idx]})
+        return _multipose_people(mp, np.flatnonzero(keep)[: max(room, 0)])
 
     # people ------------------------------------------------------------------------------------
     def _person_boxes(self, result: FrameResult) -> Detections | None:
@@ -377,9 +383,7 @@ class PoseStage(Stage[PoseConfig]):
             for r in batch:
                 mp = self._net.predict(r.frame.image)
                 n = min(len(mp), self.config.max_people)  # highest scores first
-                out_mp.append(Detections.from_arrays(
-                    mp.xyxy[:n], mp.score[:n], np.zeros(n, np.int32), labels=("person",),
-                    data={KEYPOINTS: mp.keypoints[:n]}))
+                out_mp.append(_multipose_people(mp, np.arange(n)))
             return out_mp
         out: list[Detections | None] = []
         for r in batch:
