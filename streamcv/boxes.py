@@ -73,13 +73,21 @@ def nms(boxes: npt.ArrayLike, scores: npt.ArrayLike, *, iou: float,
         cls = np.asarray(classes).reshape(-1).astype(np.float64)
         b = b + (cls * (b.max() + 1.0))[:, None]
     order = np.argsort(-s, kind="stable")
+    # iou_matrix's arithmetic, inlined on per-coordinate arrays in score order: the loop runs
+    # once per kept box on every frame of every camera (2-3x faster, same result)
+    x1, y1, x2, y2 = b[order].T.copy()
+    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    left = np.arange(len(b))
     keep = []
-    while order.size:
-        i = order[0]
+    while left.size:
+        i, rest = left[0], left[1:]
         keep.append(i)
-        rest = order[1:]
-        order = rest[iou_matrix(b[i], b[rest])[0] <= iou]
-    return np.asarray(keep, np.int64)
+        inter = (np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
+                 * np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None))
+        union = area[i] + area[rest] - inter
+        overlap = np.where(union > 0, inter / np.maximum(union, _TINY), 0.0)
+        left = rest[overlap <= iou]
+    return np.asarray(order[keep], np.int64)
 
 
 class Matching(NamedTuple):

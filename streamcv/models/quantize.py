@@ -99,19 +99,21 @@ def make_dynamic(model: Any) -> Any:
     return model
 
 
-def yolox_input(image: npt.NDArray[np.uint8], size: tuple[int, int], *, pad: int = 114
-                ) -> npt.NDArray[np.uint8]:
-    """RGB image → BGR uint8 CHW of ``size`` (w, h), letterboxed into the top-left as YOLOX's
-    detector does (``detectors.yolox.letterbox``, checked equal in the tests)."""
+def yolox_input(image: npt.NDArray[np.uint8], size: tuple[int, int], *, pad: int = 114,
+                dtype: type[np.uint8] | type[np.float32] = np.uint8) -> npt.NDArray[Any]:
+    """RGB image → BGR CHW of ``size`` (w, h), letterboxed into the top-left as YOLOX's
+    detector does (``detectors.yolox.letterbox``, ``dtype=np.float32``; checked equal in the
+    tests). The picture is resized first and written once into the padded planes of ``dtype``
+    (no full-size intermediate copies: it runs on every frame)."""
     w, h = size
     ih, iw = image.shape[:2]
     r = min(w / iw, h / ih)
     nw, nh = max(1, int(round(iw * r))), max(1, int(round(ih * r)))
     interp = cv2.INTER_LINEAR if r > 1 else cv2.INTER_AREA
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
-    canvas = np.full((h, w, 3), pad, np.uint8)
-    canvas[:nh, :nw] = resized[:, :, ::-1]
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1))
+    planes = np.full((3, h, w), pad, dtype)
+    planes[:, :nh, :nw] = resized.transpose(2, 0, 1)[::-1]  # RGB -> BGR planes
+    return planes
 
 
 def _frames_of(spec: str, n: int) -> Iterator[npt.NDArray[np.uint8]]:

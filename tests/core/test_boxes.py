@@ -58,6 +58,28 @@ def test_nms(scores: list[float], classes: list[int] | None, iou: float, kept: l
     assert nms(boxes, np.array(full, np.float32), iou=iou, classes=cls).tolist() == kept
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_nms_is_greedy_suppression_by_iou_matrix(seed: int) -> None:
+    """The inlined loop keeps what the textbook loop over ``iou_matrix`` keeps, in its order."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 500, (300, 2))
+    xy[150:] = xy[:150] + rng.normal(0, 4, (150, 2))  # clusters of near-duplicates
+    boxes = np.concatenate([xy, xy + rng.uniform(0, 80, (300, 2))], 1).astype(np.float32)
+    boxes[:5, 2:] = boxes[:5, :2] - 1  # a few inverted (empty) boxes
+    scores = rng.choice(np.linspace(0, 1, 50), 300).astype(np.float32)  # with ties
+    classes = rng.integers(0, 3, 300)
+    for cls in (None, classes):
+        b = boxes.astype(np.float64)
+        if cls is not None:
+            b = b + (cls * (b.max() + 1.0))[:, None]
+        order, want = list(np.argsort(-scores, kind="stable")), []
+        while order:
+            i, order = order[0], order[1:]
+            want.append(int(i))
+            order = [j for j in order if iou_matrix(b[i], b[j])[0, 0] <= 0.6]
+        assert nms(boxes, scores, iou=0.6, classes=cls).tolist() == want
+
+
 def test_nms_of_nothing() -> None:
     assert nms(np.zeros((0, 4)), np.zeros(0), iou=0.5).tolist() == []
 

@@ -79,6 +79,10 @@ class VideoDetectConfig(StrictModel):
                                       "one pass at input_size).")
     flip: bool | None = Field(None, description="Also run on the mirrored frame.")
     nms_iou: float | None = Field(None, gt=0, le=1, description="NMS IoU within one class.")
+    fuse_iou: float | None = Field(None, gt=0, lt=1, description="IoU joining boxes of "
+                                   "several passes.")
+    pass_score_threshold: float | None = Field(None, ge=0, le=1, description="Score threshold "
+                                               "of each pass before fusion.")
 
 
 class DetectConfig(StageConfig):
@@ -225,6 +229,8 @@ class Detect(Stage[DetectConfig]):
         self._rate: PerSource[_Rate] = PerSource(lambda _sid: _Rate(config.stride - 1))
         self.detector: Any = None
         self.video_detector: Any = None  # with ``video``: the detector of frames with pts
+        #: the YOLOX detector whose ONNX Runtime session every other pass of the stage runs on
+        self._session: Any = None
         self.planner: RegionPlanner | None = None
         if config.regions is not None:
             r = config.regions
@@ -235,6 +241,7 @@ class Detect(Stage[DetectConfig]):
 
     def on_setup(self, context: StageContext) -> None:
         c = self.config
+        self._session = None
         self.detector = self._build(c, context.device)
         if c.video is not None:
             video = {k: v for k, v in c.video.model_dump().items() if v is not None}
@@ -268,10 +275,19 @@ class Detect(Stage[DetectConfig]):
             sizes: list[tuple[int, int] | None] = list(c.scales) or [
                 c.input_size or self.entry.input_size]
             assert weights is not None
-            members: list[Detector] = [
-                YoloxOnnxDetector(self.entry, weights, member_opts, input_size=(s[0], s[1]),
-                                  dynamic=c.regions is not None, max_batch=c.batch)
-                for s in sizes if s is not None]
+            # several passes (sizes, or a still and a video detector) run on one session: one
+            # session each would spin idle threads on the cores the next pass needs
+            several = len(sizes) > 1 or self.config.video is not None
+            members: list[Detector] = []
+            for s in sizes:
+                if s is None:
+                    continue
+                m = YoloxOnnxDetector(self.entry, weights, member_opts, input_size=(s[0], s[1]),
+                                      dynamic=c.regions is not None or several,
+                                      max_batch=c.batch, share=self._session)
+                if m.dynamic and self._session is None:
+                    self._session = m
+                members.append(m)
         else:
             members = [build_detector(self.entry, weights, member_opts)]
         det: Detector = members[0]
@@ -444,3 +460,4 @@ class Detect(Stage[DetectConfig]):
         if self.video_detector is not None:
             self.video_detector.close()
             self.video_detector = None
+        self._session = None

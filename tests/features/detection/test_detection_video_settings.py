@@ -12,7 +12,7 @@ import pytest
 from media import shared_data
 
 from streamcv.config.models import load_pipeline
-from streamcv.errors import ConfigError
+from streamcv.errors import ConfigError, StageError
 from streamcv.stages import build_stage
 from streamcv.types import Frame, FrameResult
 
@@ -63,6 +63,34 @@ def test_the_people_preset_runs_two_sizes_on_video() -> None:
     assert len(det.scales) == 10 and det.flip  # stills: the accuracy setting
     assert det.video is not None and det.video.scales == [(640, 384), (896, 512)]
     assert det.video.flip is False
+    assert det.video.pass_score_threshold == 0.01
+
+
+def test_every_pass_of_a_stage_runs_on_one_session(yolox: Path, image: np.ndarray) -> None:
+    from streamcv.features.detection.detectors.yolox import YoloxOnnxDetector
+
+    stage = build_stage({"type": "detect", "weights": str(yolox), "scales": [[416, 256],
+                         [640, 384]], "flip": True, "video": {"scales": [[512, 288]],
+                                                              "fuse_iou": 0.6}})
+    stage.setup("cpu")
+    options = stage.detector.options
+    try:
+        members = stage.detector.members + stage.video_detector.members
+        assert [m.size for m in members] == [(416, 256), (640, 384), (512, 288)]
+        assert len({id(m._session) for m in members}) == 1
+        assert stage.video_detector.iou == 0.6 and stage.detector.iou == 0.55
+        # a size the shared session was not built for still runs (the graph is dynamic)
+        video = Frame.create("cam", 0, image, pts=0, time_base=Fraction(1, 25),
+                             wallclock=datetime(2026, 1, 1, tzinfo=UTC))
+        out = stage.process([FrameResult(video)])[0]
+        assert out.detections is not None and len(out.detections) > 0
+    finally:
+        stage.close()
+    entry = stage.entry
+    fixed = YoloxOnnxDetector(entry, yolox, options)  # the export size: a fixed graph
+    assert not fixed.dynamic
+    with pytest.raises(StageError, match="share only a dynamic"):
+        YoloxOnnxDetector(entry, yolox, fixed.options, share=fixed)
 
 
 @pytest.mark.parametrize(

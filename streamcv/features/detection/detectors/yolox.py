@@ -58,7 +58,7 @@ def letterbox(image: Image, size: tuple[int, int], *, pad: int = 114
     (the uint8 picture is :func:`streamcv.models.quantize.yolox_input`, which calibration uses)."""
     w, h = size
     ih, iw = image.shape[:2]
-    return yolox_input(image, size, pad=pad).astype(np.float32), min(w / iw, h / ih)
+    return yolox_input(image, size, pad=pad, dtype=np.float32), min(w / iw, h / ih)
 
 
 def letterbox_scaled(image: Image, ratio: float, *, stride: int = 32, pad: int = 114
@@ -77,9 +77,9 @@ def letterbox_scaled(image: Image, ratio: float, *, stride: int = 32, pad: int =
     if (nw, nh) != (iw, ih):
         interp = cv2.INTER_LINEAR if ratio > 1 else cv2.INTER_AREA
         resized = np.asarray(cv2.resize(image, (nw, nh), interpolation=interp), np.uint8)
-    canvas = np.full((h, w, 3), pad, np.uint8)
-    canvas[:nh, :nw] = resized[:, :, ::-1]
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32)
+    planes = np.full((3, h, w), pad, np.float32)
+    planes[:, :nh, :nw] = resized.transpose(2, 0, 1)[::-1]  # RGB -> BGR planes
+    return planes
 
 
 def yolox_grids(size: tuple[int, int], strides: Sequence[int] = (8, 16, 32)
@@ -121,13 +121,20 @@ class YoloxOnnxDetector(Detector):
         >>> det = YoloxOnnxDetector(entry, resolve_weights("yolox_nano"), DetectorOptions())
         >>> [len(d) for d in det.detect([np.zeros((480, 640, 3), np.uint8)] * 2)]
         [0, 0]
+
+    ``share``: a dynamic detector of the same graph whose ONNX Runtime session this one runs on
+    (input sizes differ per call). The passes of a multi-size detector, and a stage's still and
+    video detectors, share one session: with one session each, a session's idle threads spin on
+    the cores the next one needs (640x384 then 896x512 on 2 cores: 44.6 ms per frame with a
+    session each, 25.9 ms with one; ``python bench/bench_sessions.py``).
     """
 
     max_batch = 8
 
     def __init__(self, entry: ModelEntry, weights: Path, options: DetectorOptions, *,
                  runtime: str = "onnxruntime", input_size: tuple[int, int] | None = None,
-                 dynamic: bool = False, max_batch: int | None = None) -> None:
+                 dynamic: bool = False, max_batch: int | None = None,
+                 share: YoloxOnnxDetector | None = None) -> None:
         super().__init__(options)
         if entry.input_size is None:
             raise StageError(f"model {entry.name!r} needs an input_size")
@@ -138,7 +145,7 @@ class YoloxOnnxDetector(Detector):
             raise StageError(f"max_batch must be at least 1, got {max_batch}")
         #: any input size runs (``detect_scaled``); needed above or below the export size, and
         #: for batches (the export fixes batch 1)
-        self.dynamic = (dynamic or self.size != entry.input_size
+        self.dynamic = (dynamic or share is not None or self.size != entry.input_size
                         or (max_batch is not None and max_batch > 1))
         self._grids: dict[tuple[int, int], tuple[npt.NDArray[np.float32],
                                                  npt.NDArray[np.float32]]] = {}
@@ -149,6 +156,13 @@ class YoloxOnnxDetector(Detector):
         self.grids, self.strides = yolox_grids(self.size)
         self.runtime = runtime
         self._session: Any
+        self._input: str
+        if share is not None:
+            if not share.dynamic or share.runtime != runtime or runtime != "onnxruntime":
+                raise StageError("a YOLOX detector can share only a dynamic ONNX Runtime "
+                                 "session")
+            self._session, self._input = share._session, share._input
+            return
         graph: str | bytes = dynamic_graph(weights) if self.dynamic else str(weights)
         if runtime == "opencv":
             self._net = (cv2.dnn.readNetFromONNX(str(weights)) if isinstance(graph, str)
