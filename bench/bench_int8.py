@@ -13,6 +13,12 @@ interleaved (one frame each in turn, ``--rounds`` passes over ``--timing-frames`
 load from other processes hits them alike; ms/frame is the median over rounds: ``detect`` (with
 letterbox and decoding) and ``net`` (the ONNX Runtime call alone). The load average is printed
 with the figures: on a shared machine they are noisy, compare the ratios of one run.
+
+``--profile`` adds ONNX Runtime's kernel time by op type per model (convolutions, SiLU, the
+rest) and the most an int8 model could gain if only its convolutions changed. Measured
+2026-12-07 (quiet machine): fp32 kernels 6.94 ms at 640x384 (convolutions 4.20, SiLU 1.26);
+all-int8 convolutions 1.71x faster but its SiLU (QLinearSigmoid + QLinearMul) 3.85 ms: bound
+1.34x (416x416: 1.26x); AP@0.5 0.727 fp32, 0.733 min_db=25 (0.99x net), 0.469 all-int8 (1.14x).
 """
 
 from __future__ import annotations
@@ -35,7 +41,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from eval_persons import evaluate  # noqa: E402
 
 from streamcv.features.detection.detectors.base import DetectorOptions  # noqa: E402
-from streamcv.features.detection.detectors.yolox import YoloxOnnxDetector, letterbox  # noqa: E402
+from streamcv.features.detection.detectors.yolox import (  # noqa: E402
+    YoloxOnnxDetector,
+    dynamic_graph,
+    letterbox,
+)
 from streamcv.models import get_model, resolve_weights  # noqa: E402
 from streamcv.models.quantize import calibration_inputs, quantize_yolox  # noqa: E402
 
@@ -77,6 +87,56 @@ def timings(dets: dict[str, YoloxOnnxDetector], frames: list[np.ndarray], rounds
             for k, vs in per.items()}
 
 
+CONV_OPS = {"Conv", "FusedConv", "QLinearConv", "ConvInteger"}
+ACT_OPS = {"QuickGelu", "Sigmoid", "Mul", "QLinearSigmoid", "QLinearMul"}
+
+
+def op_profile(graph: str | bytes, size: tuple[int, int], runs: int = 20) -> dict[str, float]:
+    """ONNX Runtime's kernel time per op type (ms per run) of ``graph`` on one input of
+    ``size``, from its profiler (default session options, as the detector's); the first 3 runs
+    (allocation, warm-up) are left out."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        so.profile_file_prefix = str(Path(tmp) / "profile")
+        sess = ort.InferenceSession(graph, so, providers=["CPUExecutionProvider"])
+        x = np.full((1, 3, size[1], size[0]), 114, np.float32)
+        name = sess.get_inputs()[0].name
+        for _ in range(3 + runs):
+            sess.run(None, {name: x})
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    calls = sorted((e["ts"], e["ts"] + e["dur"]) for e in events if e.get("name") == "model_run")
+    timed = calls[-runs:]
+    out: dict[str, float] = {}
+    for e in events:
+        if e.get("cat") == "Node" and str(e.get("name", "")).endswith("_kernel_time") and \
+                any(a <= e["ts"] <= b for a, b in timed):
+            op = e["args"]["op_name"]
+            out[op] = out.get(op, 0.0) + e["dur"] / 1000 / len(timed)
+    return out
+
+
+def print_profile(size: str, profiles: dict[str, dict[str, float]]) -> None:
+    """Kernel time by kind of op and the best speed-up int8 convolutions alone could give."""
+    def part(p: dict[str, float], ops: set[str] | None) -> float:
+        return sum(v for k, v in p.items() if (ops is None or k in ops))
+
+    fp = profiles["fp32"]
+    for k, p in profiles.items():
+        total, conv, act = part(p, None), part(p, CONV_OPS), part(p, ACT_OPS)
+        top = ", ".join(f"{op} {ms:.2f}" for op, ms in sorted(p.items(), key=lambda kv: -kv[1])[:6])
+        print(f"  {size} {k:<24} kernels {total:6.2f} ms: conv {conv:5.2f}, SiLU {act:5.2f}, "
+              f"other {total - conv - act:5.2f}  ({top})")
+        if k != "fp32" and conv > 0:
+            bound = part(fp, None) / (part(fp, None) - part(fp, CONV_OPS) + conv)
+            print(f"  {size} {k:<24} its int8 convolutions {part(fp, CONV_OPS) / conv:.2f}x "
+                  f"fp32's; with every other op at fp32 cost (no conversions at all) the "
+                  f"network could run at most {bound:.2f}x fp32")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=64, help="calibration frames")
@@ -85,6 +145,8 @@ def main() -> int:
     ap.add_argument("--min-db", type=float, nargs="+", default=[25.0, 0.0],
                     help="int8 variants (sensitive_nodes threshold; 0: all int8)")
     ap.add_argument("--sizes", nargs="+", default=["416x416", "640x384"])
+    ap.add_argument("--profile", action="store_true", help="also print ONNX Runtime's kernel "
+                    "time by op type for each model and the speed-up bound of int8 convolutions")
     ap.add_argument("--formats", nargs="+", default=["qdq"], choices=["qdq", "qoperator"],
                     help="ONNX quantisation formats to compare (QOperator measured within the "
                     "noise of QDQ here)")
@@ -103,6 +165,7 @@ def main() -> int:
             size = (int(spec.split("x")[0]), int(spec.split("x")[1]))
             inputs = calibration_inputs([str(p) for p in CALIBRATION], args.frames, size)
             dets = {"fp32": YoloxOnnxDetector(entry, fp32, opts, input_size=size)}
+            graphs: dict[str, str | bytes] = {"fp32": dynamic_graph(fp32)}
             convs = {"fp32": "-"}
             for db, fmt in ((d, f) for d in args.min_db for f in args.formats):
                 name = f"int8 min_db={db:g}" + (f" {fmt}" if len(args.formats) > 1 else "")
@@ -110,6 +173,7 @@ def main() -> int:
                                      min_db=db or None, input_size=size, fmt=fmt)
                 convs[name] = f"{res.int8_convs}/{res.convs}"
                 dets[name] = YoloxOnnxDetector(entry, res.path, opts, input_size=size)
+                graphs[name] = str(res.path)
             aps = {k: ap50(d, paths, frames) for k, d in dets.items()}
             ms = timings(dets, frames[:: max(1, len(frames) // args.timing_frames)],
                          args.rounds)
@@ -117,6 +181,8 @@ def main() -> int:
                 print(f"{spec:<8} {k:<26} {convs[k]:>10} {aps[k]:>7.4f} "
                       f"{aps[k] - aps['fp32']:>+7.4f} {ms[k][0]:>9.1f} {ms[k][1]:>7.1f} "
                       f"{ms['fp32'][1] / ms[k][1]:>6.2f}x", flush=True)
+            if args.profile:
+                print_profile(spec, {k: op_profile(g, size) for k, g in graphs.items()})
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; speedup = "
           "fp32 net ms / model net ms, same run, interleaved")
     return 0
