@@ -22,9 +22,9 @@ upper bounds):
   the factor with the least routed MAE on the train half (``--calibrations``: x1.0 323.1, x1.05
   311.2, x1.1 305.2, x1.15 300.2, x1.2 303.2); without it MAE 308.1 (train 323.1, held-out
   293.1). CSRNet alone (its whole-frame count, ``route.network``, on the 38 images where it
-  ran; measured before the calibration) MAE 324.1; MCNN MAE 666.9 / 0.554 (tests/features/crowd golden). Scaling
-  the input instead does not help: CSRNet at 1.5x input MAE 349, mirrored and averaged 314, 0.75x
-  368 (whole images, uncalibrated; a /tmp script).
+  ran; measured before the calibration) MAE 324.1; MCNN MAE 666.9 / 0.554 (tests/features/crowd
+  golden). Scaling the input instead does not help: CSRNet at 1.5x input MAE 349, mirrored and
+  averaged 314, 0.75x 368 (whole images, uncalibrated; a /tmp script).
 - ``persons/cctv`` 70 frames (``--sets cctv --no-plain-sparse``): all 70 routed to the detector
   (CSRNet never ran); count MAE train 2.80 (Spearman 0.844), held-out 2.37 (0.822), all 2.59.
   MCNN in the same run: 3.67 / 4.97. Plain CSRNet (``--sets crowd,cctv --half test --limit 4``):

