@@ -27,7 +27,10 @@ not frame-path time). Printed:
    between); goal: IDF1 drops <= 1 point against before.
 
 Models come from ``$STREAMCV_HOME`` when set, else from a temporary model store linking the
-shared test data's models (``--data``).
+shared test data's models (``--data``, its top level: MoveNet Thunder, in ``models/tfjs``, is not
+linked, so ``pose_before``'s ``model: auto`` runs Lightning, as when the issue was filed). The
+``pose`` preset runs Lightning on video either way (``video_model``); with Thunder installed,
+``pose_before`` runs Thunder on every frame (3.3 frames/s on PETS).
 """
 
 from __future__ import annotations

@@ -148,6 +148,12 @@ class PoseConfig(StageConfig):
         0.0, ge=0, description="Video: estimate poses at most once per this many seconds per "
         "source (other frames get a skipped output; keep it well below fall.window_s); 0: every "
         "frame. Stills: every image.")
+    video_model: str | None = Field(
+        None, description="movenet: the top-down model of video frames (those with pts), e.g. "
+        "movenet_singlepose_lightning_int8 for live cameras on a CPU while stills keep the "
+        "accurate model; none: the same as stills.")
+    video_flip: bool | None = Field(None, description="movenet: mirror-average on video "
+                                    "frames; none: as flip.")
 
     @model_validator(mode="before")
     @classmethod
@@ -162,6 +168,13 @@ class PoseConfig(StageConfig):
         if self.backend == "movenet" and self.model == MULTIPOSE:
             raise ValueError(f"model {MULTIPOSE} finds people itself: set backend: multipose "
                              "(or leave backend out) rather than backend: movenet")
+        if (self.video_model is not None or self.video_flip is not None) and \
+                self.backend != "movenet":
+            raise ValueError("video_model and video_flip choose the top-down model of video "
+                             f"frames: they need backend: movenet (not {self.backend})")
+        if self.video_model in (MULTIPOSE, AUTO_MODEL):
+            raise ValueError(f"video_model must name a top-down MoveNet model, not "
+                             f"{self.video_model} (e.g. movenet_singlepose_lightning_int8)")
         if self.bottom_up != "never" and self.backend != "movenet":
             raise ValueError(f"bottom_up: {self.bottom_up} adds MultiPose people to the "
                              "top-down backend's, so it needs backend: movenet (backend "
@@ -181,7 +194,9 @@ class PoseConfig(StageConfig):
         second = [] if self.bottom_up == "never" else [
             ModelNeed(self.bottom_up_model, optional=True),
             ModelNeed(f"{self.bottom_up_model}_weights", optional=True)]
-        return self._main_models() + second
+        video = [] if self.video_model is None else [ModelNeed(self.video_model)] + (
+            [ModelNeed(f"{THUNDER}_weights")] if self.video_model == THUNDER else [])
+        return self._main_models() + video + second
 
     def _main_models(self) -> list[ModelNeed]:
         name = self.model or DEFAULT_MODELS[self.backend]
@@ -253,6 +268,7 @@ class PoseStage(Stage[PoseConfig]):
         super().__init__(config)
         self._net: Any = None
         self._second: Any = None  # MoveNetMultiPose of the second opinion (bottom_up)
+        self._video_net: Any = None  # movenet: the top-down model of video frames, if its own
         self._analyzer = PoseAnalyzer(posture=config.posture, fall=config.fall,
                                       zones=config.zones)
         self._every = Interval(config.interval_s)
@@ -302,6 +318,15 @@ class PoseStage(Stage[PoseConfig]):
 
             self._net = MoveNetTopDown(path, box_scale=c.box_scale, num_threads=c.num_threads,
                                        flip=c.flip)
+            video = c.video_model or entry.name
+            flip = c.flip if c.video_flip is None else c.video_flip
+            if (video, flip) != (entry.name, c.flip):
+                if get_model(video).task != "pose":
+                    raise StageError(f"stage {self.name}: video_model {video!r} is not a pose "
+                                     "model")
+                vpath = path if video == entry.name else resolve_graph(video)
+                self._video_net = MoveNetTopDown(vpath, box_scale=c.box_scale,
+                                                 num_threads=c.num_threads, flip=flip)
             self._second = self._load_second_opinion()
         else:
             from streamcv.features.pose.keypoint_rcnn import KeypointRCNN
@@ -391,7 +416,9 @@ class PoseStage(Stage[PoseConfig]):
             if boxes is None:
                 out.append(None)
                 continue
-            kps = self._net.predict(r.frame.image, boxes.xyxy)
+            net = self._video_net if (self._video_net is not None
+                                      and r.frame.pts is not None) else self._net
+            kps = net.predict(r.frame.image, boxes.xyxy)
             score = boxes.confidence * (kps[..., 2].mean(axis=1) if len(boxes) else 0)
             people = Detections.from_arrays(
                 boxes.xyxy, score, np.zeros(len(boxes), np.int32), labels=("person",),
@@ -442,6 +469,7 @@ class PoseStage(Stage[PoseConfig]):
 
     def close(self) -> None:
         self._net = None
+        self._video_net = None
         self._second = None
         self._analyzer.reset()
 

@@ -17,14 +17,18 @@ so its bounds sit closer to the measurement than Lightning's.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
-from pose_helpers import check_tfjs_entry
+from pose_helpers import check_tfjs_entry, frame_of, read_rgb, with_boxes
+from pydantic import ValidationError
 
 from streamcv.cli import main
+from streamcv.config.models import load_pipeline
 from streamcv.features.pose.evaluate import (
     evaluate,
     load_coco,
@@ -34,6 +38,7 @@ from streamcv.features.pose.evaluate import (
 from streamcv.features.pose.movenet import MoveNetTopDown
 from streamcv.features.pose.stage import THUNDER, PoseStage
 from streamcv.stages import build_stage
+from streamcv.types import FrameResult
 
 EASY = ("000000000785.jpg", "000000040083.jpg", "000000196141.jpg")
 LIGHTNING = "movenet_singlepose_lightning_int8"
@@ -108,3 +113,43 @@ def test_pose_preset_with_thunder_installed(
     r = evaluate(gts, load_image_json(out.splitlines(), stage="pose"))
     assert r.ap >= 0.68, r.to_json()  # goal 0.65; measured 0.742 (Lightning 0.531)
     assert r.pck >= 0.88, r.to_json()  # measured 0.906 (Lightning 0.901)
+
+
+def test_video_frames_take_the_video_model(coco_dir: Path, thunder_store: Path) -> None:
+    """``video_model``: frames with pts go through Lightning, stills through Thunder; each the
+    same keypoints as a stage of that model alone."""
+    image = read_rgb(coco_dir / EASY[0])
+    h, w = image.shape[:2]
+    box = np.array([[0.1 * w, 0.05 * h, 0.9 * w, 0.95 * h]], np.float32)
+    video = with_boxes(frame_of(image), box)
+    still = with_boxes(dataclasses.replace(frame_of(image), pts=None), box)
+
+    def keypoints(cfg: dict[str, object], r: FrameResult) -> np.ndarray:
+        stage = build_stage({"type": "pose", "boxes_from": "detect", **cfg})
+        stage.setup("cpu")
+        try:
+            out = stage.process([r])[0]
+        finally:
+            stage.close()
+        assert out.detections is not None and len(out.detections) == 1
+        return np.asarray(out.detections.data["keypoints"])
+
+    both = {"model": THUNDER, "video_model": LIGHTNING, "video_flip": False}
+    lightning = keypoints({"model": LIGHTNING, "flip": False}, video)
+    thunder = keypoints({"model": THUNDER}, still)
+    assert not np.allclose(lightning, thunder)
+    np.testing.assert_allclose(keypoints(both, video), lightning)
+    np.testing.assert_allclose(keypoints(both, still), thunder)
+    preset = next(s for s in load_pipeline("pose").stages if s.type == "pose")
+    assert (preset.model, preset.video_model) == ("auto", LIGHTNING)
+
+
+@pytest.mark.parametrize(("cfg", "message"), [
+    ({"backend": "keypointrcnn", "video_model": LIGHTNING}, "need backend: movenet"),
+    ({"video_flip": False, "model": "movenet_multipose"}, "need backend: movenet"),
+    ({"video_model": "movenet_multipose"}, "top-down MoveNet model"),
+    ({"video_model": "auto"}, "top-down MoveNet model"),
+])
+def test_bad_video_model_settings_are_refused(cfg: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        build_stage({"type": "pose", **cfg})
