@@ -416,49 +416,16 @@ def _latest_frames(store: ResultStore, info: DbInfo) -> int:
         return len(conn.execute(sql).all())
 
 
-def _people_per_minute(store: ResultStore, info: DbInfo) -> int:
-    """Camera page: people in view over the last day, per minute."""
-    from streamcv.query import query
+def _camera_day(kind: str, **options: Any) -> QueryFn:
+    """Camera page: the ``kind`` query (``streamcv.query.query``) of the first camera over the
+    last day, with ``options`` (every, stage, metric, limit)."""
+    def run(store: ResultStore, info: DbInfo) -> int:
+        from streamcv.query import query
 
-    since, until = info.day
-    return len(query("observations", db=store, source=info.sources[0], since=since, until=until,
-                     every="1min", stage="counting", metric="people"))
-
-
-def _crowd_per_minute(store: ResultStore, info: DbInfo) -> int:
-    """Camera page: crowd count over the last day, per minute."""
-    from streamcv.query import query
-
-    since, until = info.day
-    return len(query("observations", db=store, source=info.sources[0], since=since, until=until,
-                     every="1min", stage="crowd", metric="count"))
-
-
-def _frames_per_minute(store: ResultStore, info: DbInfo) -> int:
-    """Camera page: frames per minute over the last day (its frame rate)."""
-    from streamcv.query import query
-
-    since, until = info.day
-    return len(query("frames", db=store, source=info.sources[0], since=since, until=until,
-                     every="1min"))
-
-
-def _boxes_per_minute(store: ResultStore, info: DbInfo) -> int:
-    """Camera page: detected people per frame over the last day, per minute."""
-    from streamcv.query import query
-
-    since, until = info.day
-    return len(query("counts", db=store, source=info.sources[0], since=since, until=until,
-                     every="1min"))
-
-
-def _crossings_per_hour(store: ResultStore, info: DbInfo) -> int:
-    """Camera page: line crossings in/out per hour over the last day."""
-    from streamcv.query import query
-
-    since, until = info.day
-    return len(query("crossings", db=store, source=info.sources[0], since=since, until=until,
-                     every="1h"))
+        since, until = info.day
+        return len(query(kind, db=store, source=info.sources[0], since=since, until=until,
+                         **options))
+    return run
 
 
 def _open_alerts(store: ResultStore, info: DbInfo) -> int:
@@ -468,15 +435,6 @@ def _open_alerts(store: ResultStore, info: DbInfo) -> int:
                "ORDER BY a.first_ts DESC LIMIT 100")
     with store.engine.connect() as conn:
         return len(conn.execute(sql).all())
-
-
-def _alerts_filtered(store: ResultStore, info: DbInfo) -> int:
-    """Alerts page: one camera's alerts of the last day (with delivery states)."""
-    from streamcv.query import query
-
-    since, until = info.day
-    return len(query("alerts", db=store, source=info.sources[0], since=since, until=until,
-                     limit=200))
 
 
 def _heatmap_day(store: ResultStore, info: DbInfo) -> int:
@@ -504,13 +462,15 @@ def _runs_list(store: ResultStore, info: DbInfo) -> int:
 #: (name, function) of every timed query, in table order.
 QUERIES: tuple[tuple[str, QueryFn], ...] = (
     ("latest frame per source", _latest_frames),
-    ("people per minute, 1 day", _people_per_minute),
-    ("crowd count per minute, 1 day", _crowd_per_minute),
-    ("frames per minute, 1 day", _frames_per_minute),
-    ("detections per minute, 1 day", _boxes_per_minute),
-    ("crossings per hour, 1 day", _crossings_per_hour),
+    ("people per minute, 1 day",
+     _camera_day("observations", every="1min", stage="counting", metric="people")),
+    ("crowd count per minute, 1 day",
+     _camera_day("observations", every="1min", stage="crowd", metric="count")),
+    ("frames per minute, 1 day", _camera_day("frames", every="1min")),
+    ("detections per minute, 1 day", _camera_day("counts", every="1min")),
+    ("crossings per hour, 1 day", _camera_day("crossings", every="1h")),
     ("open alerts, newest 100", _open_alerts),
-    ("alerts of a camera, 1 day", _alerts_filtered),
+    ("alerts of a camera, 1 day", _camera_day("alerts", limit=200)),
     ("heat map + hotspots, 1 day", _heatmap_day),
     ("runs list", _runs_list),
 )

@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from streamcv.errors import StreamCVError
 
-__all__ = ["QuantizeError", "QuantizeResult", "make_dynamic", "yolox_input",
+__all__ = ["QuantizeError", "QuantizeResult", "make_dynamic", "yolox_input", "bgr_planes",
            "calibration_inputs", "head_nodes", "sensitive_nodes", "quantize_yolox",
            "quantize_model", "INT8_SUFFIX"]
 
@@ -104,15 +104,24 @@ def yolox_input(image: npt.NDArray[np.uint8], size: tuple[int, int], *, pad: int
     """RGB image → BGR CHW of ``size`` (w, h), letterboxed into the top-left as YOLOX's
     detector does (``detectors.yolox.letterbox``, ``dtype=np.float32``; checked equal in the
     tests). The picture is resized first and written once into the padded planes of ``dtype``
-    (no full-size intermediate copies: it runs on every frame)."""
+    (:func:`bgr_planes`; no full-size intermediate copies: it runs on every frame)."""
     w, h = size
     ih, iw = image.shape[:2]
     r = min(w / iw, h / ih)
     nw, nh = max(1, int(round(iw * r))), max(1, int(round(ih * r)))
     interp = cv2.INTER_LINEAR if r > 1 else cv2.INTER_AREA
-    resized = cv2.resize(image, (nw, nh), interpolation=interp)
+    resized = np.asarray(cv2.resize(image, (nw, nh), interpolation=interp), np.uint8)
+    return bgr_planes(resized, size, pad=pad, dtype=dtype)
+
+
+def bgr_planes(rgb: npt.NDArray[np.uint8], size: tuple[int, int], *, pad: int = 114,
+               dtype: type[np.uint8] | type[np.float32] = np.uint8) -> npt.NDArray[Any]:
+    """An RGB picture written once, as BGR CHW planes of ``dtype``, into the top-left of
+    ``size`` (w, h) filled with ``pad``: YOLOX's input layout."""
+    w, h = size
+    nh, nw = rgb.shape[:2]
     planes = np.full((3, h, w), pad, dtype)
-    planes[:, :nh, :nw] = resized.transpose(2, 0, 1)[::-1]  # RGB -> BGR planes
+    planes[:, :nh, :nw] = rgb.transpose(2, 0, 1)[::-1]
     return planes
 
 

@@ -194,16 +194,13 @@ class PoseConfig(StageConfig):
         second = [] if self.bottom_up == "never" else [
             ModelNeed(self.bottom_up_model, optional=True),
             ModelNeed(f"{self.bottom_up_model}_weights", optional=True)]
-        video = [] if self.video_model is None else [ModelNeed(self.video_model)] + (
-            [ModelNeed(f"{THUNDER}_weights")] if self.video_model == THUNDER else [])
+        video = [] if self.video_model is None else _model_needs(self.video_model)
         return self._main_models() + video + second
 
     def _main_models(self) -> list[ModelNeed]:
         name = self.model or DEFAULT_MODELS[self.backend]
         if name != AUTO_MODEL:
-            graph = name in (THUNDER, MULTIPOSE) and self.weights is None  # .bin: a 2nd entry
-            return [ModelNeed(name, self.weights)] + (
-                [ModelNeed(f"{name}_weights")] if graph else [])
+            return _model_needs(name, self.weights)
         if self.backend != "movenet":
             return [ModelNeed(DEFAULT_MODELS[self.backend], self.weights)]
         if self.weights is not None:
@@ -218,6 +215,13 @@ class PoseConfig(StageConfig):
         if self.tracks_from:
             refs["tracks_from"] = self.tracks_from
         return refs
+
+
+def _model_needs(name: str, weights: str | None = None) -> list[ModelNeed]:
+    """Model ``name`` (or its explicit ``weights``); a tfjs graph (Thunder, MultiPose) from the
+    store also needs its ``.bin``, a second entry."""
+    graph = name in (THUNDER, MULTIPOSE) and weights is None
+    return [ModelNeed(name, weights)] + ([ModelNeed(f"{name}_weights")] if graph else [])
 
 
 def _multipose_people(mp: MultiPoseResult, idx: np.ndarray) -> Detections:

@@ -24,13 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from streamcv.boxes import iou_one_to_many
 from streamcv.features.detection.detectors.base import Detector, DetectorOptions, Image, finish
 from streamcv.types import Detections
 
 __all__ = ["MultiPassDetector", "fuse_boxes"]
-
-
-_TINY = 1e-9
 
 
 def _area(box: npt.NDArray[np.float64]) -> float:
@@ -54,7 +52,7 @@ def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
         idx = idx[np.argsort(-s_all[idx], kind="stable")]
         fused = np.zeros((len(idx), 4))
         # the fused boxes' corners and areas as columns: the IoU of one box against all of them
-        # in a few array operations (iou_matrix's, inlined: this loop runs per box and frame)
+        # in a few array operations (boxes.iou_one_to_many: this loop runs per box and frame)
         x1, y1, x2, y2 = (np.zeros(len(idx)) for _ in range(4))
         area = np.zeros(len(idx))
         wsum = np.zeros(len(idx))
@@ -64,11 +62,8 @@ def fuse_boxes(boxes: Sequence[np.ndarray], scores: Sequence[np.ndarray],
         for i in idx:
             box, sc, p = b_all[i], s_all[i], p_all[i]
             if n:
-                iw = np.minimum(x2[:n], box[2]) - np.maximum(x1[:n], box[0])
-                ih = np.minimum(y2[:n], box[3]) - np.maximum(y1[:n], box[1])
-                inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
-                union = area[:n] + _area(box) - inter
-                ov = np.where(union > 0, inter / np.maximum(union, _TINY), 0.0)
+                ov = iou_one_to_many(box, _area(box), x1[:n], y1[:n], x2[:n], y2[:n],
+                                     area[:n])
                 j = int(ov.argmax())
                 if ov[j] > iou:
                     bsum[j] += box * sc

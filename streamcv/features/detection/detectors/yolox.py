@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from streamcv.errors import StageError
 from streamcv.features.detection.detectors.base import Detector, DetectorOptions, Image, finish
-from streamcv.models.quantize import yolox_input
+from streamcv.models.quantize import bgr_planes, yolox_input
 from streamcv.models.registry import ModelEntry
 from streamcv.types import Detections
 
@@ -77,9 +77,7 @@ def letterbox_scaled(image: Image, ratio: float, *, stride: int = 32, pad: int =
     if (nw, nh) != (iw, ih):
         interp = cv2.INTER_LINEAR if ratio > 1 else cv2.INTER_AREA
         resized = np.asarray(cv2.resize(image, (nw, nh), interpolation=interp), np.uint8)
-    planes = np.full((3, h, w), pad, np.float32)
-    planes[:, :nh, :nw] = resized.transpose(2, 0, 1)[::-1]  # RGB -> BGR planes
-    return planes
+    return bgr_planes(resized, (w, h), pad=pad, dtype=np.float32)
 
 
 def yolox_grids(size: tuple[int, int], strides: Sequence[int] = (8, 16, 32)
